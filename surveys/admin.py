@@ -1,0 +1,129 @@
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from . import services
+from .models import Response, Survey, SurveyVersion, Wave
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(help_text="An XLSForm workbook (.xlsx, .xls, .csv or .md).")
+    survey = forms.SlugField(required=False, help_text="Survey slug; the form's form_id when left empty.")
+    publish = forms.BooleanField(required=False, initial=True, help_text="Publish the new version at once.")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.XLSFORM_MAX_BYTES:
+            raise forms.ValidationError(f"The file is larger than {settings.XLSFORM_MAX_BYTES} bytes.")
+        return upload
+
+
+class VersionInline(admin.TabularInline):
+    model = SurveyVersion
+    fields = ("number", "label", "status", "languages", "created_at", "published_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Survey)
+class SurveyAdmin(admin.ModelAdmin):
+    list_display = ("slug", "title", "created_at")
+    search_fields = ("slug", "title")
+    inlines = [VersionInline]
+    change_list_template = "admin/surveys/survey/change_list.html"
+
+    def get_urls(self):
+        extra = [path("import/", self.admin_site.admin_view(self.import_view), name="surveys_survey_import")]
+        return extra + super().get_urls()
+
+    def import_view(self, request):
+        if not (request.user.is_superuser or getattr(request.user, "can_design_surveys", False)):
+            raise PermissionDenied
+        form = ImportForm(request.POST or None, request.FILES or None)
+        result = None
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            result = services.survey_import_xlsform(
+                data=upload.read(),
+                filename=upload.name,
+                survey_slug=form.cleaned_data["survey"] or None,
+                publish=form.cleaned_data["publish"],
+                user=request.user,
+            )
+            if result.version is not None:
+                state = "published" if result.version.is_published else "saved as a draft"
+                messages.success(request, f"Imported {result.version} ({state}).")
+                if not result.report.notes:
+                    return redirect(reverse("admin:surveys_survey_change", args=[result.version.survey_id]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Import an XLSForm",
+            "form": form,
+            "result": result,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/surveys/survey/import.html", context)
+
+
+@admin.register(SurveyVersion)
+class SurveyVersionAdmin(admin.ModelAdmin):
+    list_display = ("survey", "number", "label", "status", "published_at")
+    list_filter = ("status",)
+    readonly_fields = (
+        "survey",
+        "number",
+        "label",
+        "title",
+        "content",
+        "content_hash",
+        "languages",
+        "default_language",
+        "status",
+        "source_filename",
+        "import_notes",
+        "created_by",
+        "created_at",
+        "published_at",
+    )
+    actions = ["publish"]
+
+    def has_add_permission(self, request):
+        return False  # versions come from XLSForm imports
+
+    @admin.action(description="Publish the selected draft versions")
+    def publish(self, request, queryset):
+        for version in queryset.order_by("number"):
+            try:
+                services.version_publish(version=version)
+            except services.PublishRefused as exc:
+                self.message_user(request, f"{version}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"{version} published.", messages.SUCCESS)
+
+
+@admin.register(Wave)
+class WaveAdmin(admin.ModelAdmin):
+    list_display = ("name", "survey", "version", "opens_at", "closes_at", "is_public")
+    prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(Response)
+class ResponseAdmin(admin.ModelAdmin):
+    list_display = ("instance_id", "survey", "version", "status", "created_at")
+    list_filter = ("status", "survey")
+    readonly_fields = [f.name for f in Response._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

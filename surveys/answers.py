@@ -1,0 +1,375 @@
+"""Server-side validation of answers against the exact version a respondent answered.
+
+Checks types, choices (after choice filters), required answers, constraints
+and relevance; answers to questions that are not relevant are dropped, and
+calculations are recomputed here, never taken from the client. Messages are
+in the respondent's language: the form's own messages where it has them, the
+platform's translated defaults otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+from .countries import country_codes
+from .expressions import Context, ExpressionError, is_empty, to_string
+from .instrument import Choice, Field, Instrument
+
+MAX_TEXT_LENGTH = 10_000
+MAX_MAGNITUDE = 10**15
+_INTEGER_RE = re.compile(r"^[+-]?\d{1,18}$")
+_DECIMAL_RE = re.compile(r"^[+-]?(\d{1,18}(\.\d{0,12})?|\.\d{1,12})$")
+_TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$")
+_MAX_RELEVANCE_PASSES = 5
+
+MESSAGES = {
+    "required": _("This question requires an answer."),
+    "integer": _("Enter a whole number."),
+    "number": _("Enter a number."),
+    "too_large": _("The number is too large."),
+    "range": _("Choose a value from %(start)s to %(end)s."),
+    "step": _("Choose a value in steps of %(step)s."),
+    "choice": _("“%(value)s” is not one of the options."),
+    "choice_list": _("Choose one or more of the options."),
+    "duplicate_choice": _("Each option can be chosen only once."),
+    "rank": _("Put every option in order, each exactly once."),
+    "text": _("Enter text."),
+    "text_long": _("The text is too long (at most %(max)s characters)."),
+    "date": _("Enter a date as YYYY-MM-DD."),
+    "time": _("Enter a time as HH:MM."),
+    "datetime": _("Enter a date and time as YYYY-MM-DDTHH:MM."),
+    "country": _("Choose a country from the list."),
+    "constraint": _("This answer is not valid."),
+    "unknown_field": _("This is not a question of this survey version."),
+    "expression": _("This answer could not be checked: %(reason)s"),
+}
+
+
+class AnswerError(ValueError):
+    def __init__(self, code: str, **params: Any):
+        self.code = code
+        self.params = params
+        super().__init__(str(MESSAGES[code] % params) if params else str(MESSAGES[code]))
+
+    def message(self) -> str:
+        text = MESSAGES[self.code]
+        return str(text % self.params) if self.params else str(text)
+
+
+@dataclass
+class Outcome:
+    answers: dict[str, Any]
+    errors: dict[str, str]
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+
+# --------------------------------------------------------------------------- coercion
+
+
+def coerce_answer(item: Field, raw: Any, choices: list[Choice]) -> Any:
+    """The typed value of one answer; raises AnswerError (a ValueError)."""
+    kind = item.type
+    if kind == "integer":
+        return _integer(raw)
+    if kind == "decimal":
+        return _decimal(raw)
+    if kind == "range":
+        return _range(item, raw)
+    if kind == "text":
+        return _text(raw)
+    if kind == "date":
+        return _date(raw)
+    if kind == "time":
+        return _time(raw)
+    if kind == "datetime":
+        return _datetime(raw)
+    if kind == "country":
+        return _country(raw)
+    if kind == "select_one":
+        return _choice(raw, choices)
+    if kind == "select_multiple":
+        return _choice_list(raw, choices)
+    if kind == "rank":
+        return _rank(raw, choices)
+    raise AnswerError("unknown_field")
+
+
+def _integer(raw: Any) -> int:
+    if isinstance(raw, bool):
+        raise AnswerError("integer")
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    if isinstance(raw, str) and _INTEGER_RE.match(raw.strip()):
+        raw = int(raw.strip())
+    if not isinstance(raw, int):
+        raise AnswerError("integer")
+    if abs(raw) > MAX_MAGNITUDE:
+        raise AnswerError("too_large")
+    return raw
+
+
+def _decimal(raw: Any) -> int | float:
+    if isinstance(raw, bool):
+        raise AnswerError("number")
+    if isinstance(raw, str) and _DECIMAL_RE.match(raw.strip()):
+        raw = float(raw.strip())
+    if not isinstance(raw, int | float) or (isinstance(raw, float) and not math.isfinite(raw)):
+        raise AnswerError("number")
+    if abs(raw) > MAX_MAGNITUDE:
+        raise AnswerError("too_large")
+    return int(raw) if isinstance(raw, float) and raw.is_integer() else raw
+
+
+def _range(item: Field, raw: Any) -> int | float:
+    value = _decimal(raw)
+    start, end, step = item.parameters["start"], item.parameters["end"], item.parameters["step"]
+    low, high = min(start, end), max(start, end)
+    if not low <= value <= high:
+        raise AnswerError("range", start=_plain(start), end=_plain(end))
+    steps = (value - start) / step
+    if abs(steps - round(steps)) > 1e-9:
+        raise AnswerError("step", step=_plain(step))
+    return value
+
+
+def _plain(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+def _text(raw: Any) -> str:
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+        raise AnswerError("text")
+    text = str(raw)
+    if len(text) > MAX_TEXT_LENGTH:
+        raise AnswerError("text_long", max=MAX_TEXT_LENGTH)
+    return text
+
+
+def _date(raw: Any) -> dt.date:
+    if not isinstance(raw, str) or len(raw.strip()) != 10:
+        raise AnswerError("date")
+    try:
+        return dt.date.fromisoformat(raw.strip())
+    except ValueError:
+        raise AnswerError("date") from None
+
+
+def _time(raw: Any) -> str:
+    if not isinstance(raw, str) or not _TIME_RE.match(raw.strip()):
+        raise AnswerError("time")
+    return raw.strip()
+
+
+def _datetime(raw: Any) -> str:
+    if not isinstance(raw, str) or not 16 <= len(raw.strip()) <= 40:
+        raise AnswerError("datetime")
+    try:
+        return dt.datetime.fromisoformat(raw.strip()).isoformat()
+    except ValueError:
+        raise AnswerError("datetime") from None
+
+
+def _country(raw: Any) -> str:
+    if not isinstance(raw, str) or raw.strip().upper() not in country_codes():
+        raise AnswerError("country")
+    return raw.strip().upper()
+
+
+def _choice_name(raw: Any) -> str:
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
+        raise AnswerError("choice_list")
+    return str(raw).strip()
+
+
+def _choice(raw: Any, choices: list[Choice]) -> str:
+    value = _choice_name(raw)
+    if value not in {c.name for c in choices}:
+        raise AnswerError("choice", value=value[:80])
+    return value
+
+
+def _choice_list(raw: Any, choices: list[Choice]) -> list[str]:
+    items = raw.split() if isinstance(raw, str) else raw
+    if not isinstance(items, list) or not items:
+        raise AnswerError("choice_list")
+    values = [_choice_name(v) for v in items]
+    if len(set(values)) != len(values):
+        raise AnswerError("duplicate_choice")
+    names = {c.name for c in choices}
+    for value in values:
+        if value not in names:
+            raise AnswerError("choice", value=value[:80])
+    return values
+
+
+def _rank(raw: Any, choices: list[Choice]) -> list[str]:
+    values = _choice_list(raw, choices)
+    if sorted(values) != sorted(c.name for c in choices):
+        raise AnswerError("rank")
+    return values
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def validate_answers(
+    instrument: Instrument,
+    raw: dict[str, Any],
+    *,
+    complete: bool,
+    language: str | None,
+    today: dt.date,
+) -> Outcome:
+    """Clean `raw` answers against `instrument`; errors are keyed by field name."""
+    with translation.override(language or instrument.default_language):
+        return _Validation(instrument, raw, complete, language, today).run()
+
+
+class _Validation:
+    def __init__(
+        self, instrument: Instrument, raw: dict[str, Any], complete: bool, language: str | None, today: dt.date
+    ):
+        self.instrument = instrument
+        self.raw = raw
+        self.complete = complete
+        self.language = language
+        self.today = today
+        self.errors: dict[str, str] = {}
+        self.values: dict[str, Any] = {}
+        self.relevant: dict[str, bool] = {}
+
+    def run(self) -> Outcome:
+        self.coerce_all()
+        self.settle_relevance()
+        for name, relevant in self.relevant.items():
+            if not relevant:
+                self.errors.pop(name, None)
+                continue
+            item = self.instrument.fields[name]
+            if item.takes_answer and name not in self.errors:
+                self.check(item)
+        return Outcome(self.cleaned(), self.errors)
+
+    def context(self, current: Any = None, choice: dict[str, Any] | None = None) -> Context:
+        return Context(values=self.values, current=current, today=self.today, choice=choice)
+
+    def coerce_all(self) -> None:
+        fields = self.instrument.fields
+        for name, value in self.raw.items():
+            item = fields.get(name)
+            if item is None:
+                self.errors[str(name)[:100]] = str(MESSAGES["unknown_field"])
+            elif item.takes_answer and value not in (None, "", []):
+                try:
+                    self.values[name] = coerce_answer(item, value, self.instrument.choices_for(item))
+                except AnswerError as exc:
+                    self.errors[name] = exc.message()
+
+    def settle_relevance(self) -> None:
+        """Relevance and calculations in document order, repeated until stable.
+
+        One pass suffices for forms that only look backwards; a question whose
+        relevance reads a later answer settles in a further pass.
+        """
+        answered = dict(self.values)
+        for _pass in range(_MAX_RELEVANCE_PASSES):
+            previous = dict(self.relevant)
+            for item in self.instrument.fields.values():
+                relevant = self.is_relevant(item)
+                self.relevant[item.name] = relevant
+                if not relevant:
+                    self.values[item.name] = None
+                elif item.calculation is not None:
+                    self.values[item.name] = self.evaluate(item, item.calculation)
+                else:
+                    self.values[item.name] = answered.get(item.name)
+            if self.relevant == previous:
+                break
+
+    def is_relevant(self, item: Field) -> bool:
+        for expression in self.instrument.relevance_chain(item):
+            try:
+                if not expression.test(self.context()):
+                    return False
+            except ExpressionError as exc:
+                self.errors[item.name] = str(MESSAGES["expression"] % {"reason": exc})
+                return True
+        return True
+
+    def evaluate(self, item: Field, expression: Any) -> Any:
+        try:
+            return expression.evaluate(self.context())
+        except ExpressionError as exc:
+            self.errors[item.name] = str(MESSAGES["expression"] % {"reason": exc})
+            return None
+
+    def check(self, item: Field) -> None:
+        value = self.values.get(item.name)
+        try:
+            if is_empty(value):
+                if self.complete and self.is_required(item):
+                    self.errors[item.name] = self.instrument.text(item.required_message, self.language) or str(
+                        MESSAGES["required"]
+                    )
+                return
+            self.check_filter(item, value)
+            if item.constraint is not None and item.constraint.refs & self.errors.keys():
+                return  # it reads an answer already reported as invalid: one message is enough
+            if item.constraint is not None and not item.constraint.test(self.context(current=value)):
+                self.errors[item.name] = self.instrument.text(item.constraint_message, self.language) or str(
+                    MESSAGES["constraint"]
+                )
+        except AnswerError as exc:
+            self.errors[item.name] = exc.message()
+        except ExpressionError as exc:
+            self.errors[item.name] = str(MESSAGES["expression"] % {"reason": exc})
+
+    def is_required(self, item: Field) -> bool:
+        if item.required_if is not None:
+            return item.required_if.test(self.context())
+        return item.required
+
+    def check_filter(self, item: Field, value: Any) -> None:
+        if item.choice_filter is None:
+            return
+        allowed = {
+            choice.name
+            for choice in self.instrument.choices_for(item)
+            if item.choice_filter.test(self.context(choice={**choice.columns, "name": choice.name}))
+        }
+        for chosen in value if isinstance(value, list) else [value]:
+            if chosen not in allowed:
+                raise AnswerError("choice", value=chosen[:80])
+
+    def cleaned(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = {}
+        for item in self.instrument.fields.values():
+            if not self.relevant.get(item.name) or item.name in self.errors:
+                continue
+            value = self.values.get(item.name)
+            if item.type == "note" or is_empty(value):
+                continue
+            cleaned[item.name] = json_value(value)
+        return cleaned
+
+
+def json_value(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return to_string(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        return int(value) if value.is_integer() and abs(value) < 2**53 else value
+    return value

@@ -1,0 +1,25 @@
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.demo import demo_accounts
+from surveys.demo import demo_wave, instruments_load
+
+
+class Command(BaseCommand):
+    help = "Load demo data: the standard instruments, a demo wave and one account per role (safe to rerun)."
+
+    def handle(self, *args, **options):
+        with transaction.atomic():
+            versions = instruments_load()
+            wave = demo_wave(versions[0])
+            accounts = demo_accounts()
+        for version in versions:
+            self.stdout.write(f"Instrument: {version.survey.slug} v{version.number} ({', '.join(version.languages)})")
+        self.stdout.write(f"Demo wave: {wave.slug} ({wave.survey.slug} v{wave.version.number}), open")
+        self.stdout.write("")
+        self.stdout.write("Demo accounts (local use only):")
+        for user, password, token in accounts:
+            role = "superuser" if user.is_superuser else user.role
+            self.stdout.write(f"  {role:18} {user.username:16} password {password:24} API token {token}")
+        self.stdout.write("")
+        self.stdout.write("Admin: http://127.0.0.1:8000/admin/   API docs: http://127.0.0.1:8000/api/docs/")

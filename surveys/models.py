@@ -1,0 +1,152 @@
+import hashlib
+import json
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .instrument import Instrument, instrument_for
+
+
+def content_digest(content: Any) -> str:
+    """A stable hash of JSON content (key order and spacing do not matter)."""
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class Survey(models.Model):
+    slug = models.SlugField(max_length=80, unique=True)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.title or self.slug
+
+    def current_version(self) -> "SurveyVersion | None":
+        return self.versions.filter(status=SurveyVersion.Status.PUBLISHED).order_by("-number").first()
+
+
+class SurveyVersion(models.Model):
+    """One version of a survey's form. Published versions never change."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    label = models.CharField(max_length=100, blank=True, help_text="The XLSForm settings 'version'.")
+    title = models.CharField(max_length=200)
+    content = models.JSONField()
+    content_hash = models.CharField(max_length=64, editable=False)
+    languages = models.JSONField(default=list)
+    default_language = models.CharField(max_length=32)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    source_filename = models.CharField(max_length=255, blank=True)
+    import_notes = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["survey", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "number"], name="surveyversion_unique_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey.slug} v{self.number}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.content_hash = content_digest(self.content)
+        if self.pk:
+            stored = SurveyVersion.objects.filter(pk=self.pk).values("status", "content_hash").first()
+            if stored and stored["status"] == self.Status.PUBLISHED and stored["content_hash"] != self.content_hash:
+                raise ValidationError("A published version cannot be changed; publish a new version instead.")
+        super().save(*args, **kwargs)
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+    @property
+    def instrument(self) -> Instrument:
+        return instrument_for(self.content_hash, self.content)
+
+
+class Wave(models.Model):
+    """One fielding of a published version, to a panel or by public link."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="waves")
+    version = models.ForeignKey(SurveyVersion, on_delete=models.PROTECT, related_name="waves")
+    slug = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(max_length=200)
+    opens_at = models.DateTimeField(default=timezone.now)
+    closes_at = models.DateTimeField(null=True, blank=True)
+    is_public = models.BooleanField(default=False, help_text="Anyone with the link may answer.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-opens_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.version_id and self.survey_id and self.version.survey_id != self.survey_id:
+            raise ValidationError({"version": "The version belongs to another survey."})
+        if self.version_id and not self.version.is_published:
+            raise ValidationError({"version": "Only a published version can be fielded."})
+        if self.closes_at and self.closes_at <= self.opens_at:
+            raise ValidationError({"closes_at": "A wave must close after it opens."})
+
+    def is_open(self, at: Any = None) -> bool:
+        at = at or timezone.now()
+        return self.opens_at <= at and (self.closes_at is None or at < self.closes_at)
+
+
+class Response(models.Model):
+    """A respondent's answers to one version, identified by a client-made instance_id."""
+
+    class Status(models.TextChoices):
+        PARTIAL = "partial", _("Partial")
+        COMPLETE = "complete", _("Complete")
+
+    survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="responses")
+    version = models.ForeignKey(SurveyVersion, on_delete=models.PROTECT, related_name="responses")
+    wave = models.ForeignKey(Wave, null=True, blank=True, on_delete=models.PROTECT, related_name="responses")
+    respondent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="survey_responses"
+    )
+    instance_id = models.UUIDField()
+    status = models.CharField(max_length=16, choices=Status.choices)
+    answers = models.JSONField(default=dict)
+    content_hash = models.CharField(max_length=64)
+    language = models.CharField(max_length=16, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # Duplicate resends are stopped here, not by a check-then-insert
+            # that two concurrent requests could both pass.
+            models.UniqueConstraint(fields=["survey", "instance_id"], name="response_unique_instance_per_survey"),
+        ]
+        indexes = [models.Index(fields=["respondent", "-created_at"], name="response_by_respondent")]
+
+    def __str__(self) -> str:
+        return f"{self.survey.slug} {self.instance_id}"

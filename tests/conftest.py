@@ -1,0 +1,107 @@
+"""Shared fixtures, and the gate for tests that need a real service.
+
+A test marked `postgres`, `redis` or `browser` runs when that component is
+there and is skipped, with the reason shown, when it is not. CI sets
+KELU_REQUIRE_SERVICES=1, under which a missing component fails the test
+instead, so a green CI run has really exercised PostgreSQL, Redis and Chromium.
+"""
+
+import os
+import shutil
+from functools import cache
+
+import pytest
+from django.conf import settings
+
+STRICT = os.environ.get("KELU_REQUIRE_SERVICES", "") == "1"
+CHROMIUM = "/usr/bin/chromium"
+
+
+@cache
+def _postgres_missing() -> str | None:
+    if "postgresql" not in settings.DATABASES["default"]["ENGINE"]:
+        return "needs PostgreSQL: set DATABASE_URL=postgres://..."
+    return None
+
+
+@cache
+def _redis_missing() -> str | None:
+    if not settings.REDIS_URL:
+        return "needs Redis: set REDIS_URL=redis://..."
+    import redis
+
+    try:
+        redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        return f"needs Redis at {settings.REDIS_URL}: {exc}"
+    return None
+
+
+@cache
+def _browser_missing() -> str | None:
+    if not shutil.which(CHROMIUM):
+        return f"needs Chromium at {CHROMIUM} (Debian package 'chromium')"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "needs the playwright package"
+    return None
+
+
+_GATES = {"postgres": _postgres_missing, "redis": _redis_missing, "browser": _browser_missing}
+
+
+def pytest_runtest_setup(item):
+    for marker, missing in _GATES.items():
+        if item.get_closest_marker(marker) is None:
+            continue
+        reason = missing()
+        if reason:
+            if STRICT:
+                pytest.fail(f"{reason} (KELU_REQUIRE_SERVICES=1 makes this a failure)", pytrace=False)
+            pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Hashing strength is not under test; the default costs ~0.3 s per user.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def respondent(db):
+    from tests.factories import UserFactory
+
+    return UserFactory(username="aigerim")
+
+
+@pytest.fixture
+def other_respondent(db):
+    from tests.factories import UserFactory
+
+    return UserFactory(username="daniyar")
+
+
+@pytest.fixture
+def designer(db):
+    from accounts.models import Role
+    from tests.factories import UserFactory
+
+    return UserFactory(username="programme-admin", role=Role.PROGRAMME_ADMIN, is_staff=True)
+
+
+@pytest.fixture
+def api(respondent):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(respondent)
+    return client
+
+
+@pytest.fixture
+def graduate_version(db):
+    """The standard graduate instrument, imported and published."""
+    from surveys.demo import instruments_load
+
+    return instruments_load()[0]

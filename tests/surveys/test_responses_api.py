@@ -1,0 +1,186 @@
+import datetime as dt
+import uuid
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from surveys.models import Response, Wave
+
+URL = "/api/v1/surveys/graduate-return/responses/"
+
+ANSWERS = {
+    "country_residence": "DEU",
+    "respondent_status": "graduated",
+    "study_level": "master",
+    "field_of_study": "f07_engineering_manufacturing",
+    "programme": "bolashak",
+    "departure_year": 2019,
+    "graduation_year": 2021,
+    "employment_status": "job_related",
+    "return_intention": "after_work_abroad",
+    "likelihood_5y": "4",
+    "barrier_salary": "5",
+    "barrier_bureaucracy": "3",
+    "engagement_modes": ["mentoring", "guest_lecture"],
+    "consent_contact": "yes",
+    "consent_registry": "yes",
+}
+
+
+def body(**overrides):
+    return {"instance_id": str(uuid.uuid4()), "version": 1, "status": "complete", "answers": dict(ANSWERS), **overrides}
+
+
+@pytest.fixture(autouse=True)
+def _instrument(graduate_version):
+    return graduate_version
+
+
+def test_it_stores_a_complete_response(api, respondent):
+    response = api.post(URL, body(), format="json")
+    assert response.status_code == 201, response.json()
+    stored = Response.objects.get()
+    assert stored.respondent == respondent
+    assert stored.status == "complete" and stored.submitted_at is not None
+    assert stored.answers["departure_year"] == 2019
+    assert stored.answers["years_abroad"] == timezone.localdate().year - 2019 - (timezone.localdate().year - 2026)
+    assert len(stored.content_hash) == 64
+
+
+def test_a_resend_with_the_same_content_returns_the_stored_response(api):
+    payload = body()
+    first = api.post(URL, payload, format="json")
+    again = api.post(URL, payload, format="json")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json() == first.json()
+    assert Response.objects.count() == 1
+
+
+def test_the_same_instance_id_with_other_content_is_a_conflict(api):
+    payload = body()
+    api.post(URL, payload, format="json")
+    payload["answers"]["barrier_salary"] = "1"
+    response = api.post(URL, payload, format="json")
+    assert response.status_code == 409
+    assert Response.objects.get().answers["barrier_salary"] == "5"
+
+
+def test_invalid_answers_get_a_400_naming_each_field_in_the_respondents_language(api):
+    answers = {**ANSWERS, "departure_year": "last year", "likelihood_5y": "9"}
+    del answers["consent_contact"]
+    response = api.post(URL, body(answers=answers, language="ru"), format="json")
+    assert response.status_code == 400
+    errors = response.json()["answers"]
+    assert errors["departure_year"] == ["Введите целое число."]
+    assert errors["likelihood_5y"] == ["«9» нет среди вариантов ответа."]
+    assert "consent_contact" in errors
+    assert not Response.objects.exists()
+
+
+def test_accept_language_picks_the_message_language(api):
+    response = api.post(
+        URL, body(answers={"departure_year": "x"}, status="partial"), format="json", HTTP_ACCEPT_LANGUAGE="kk"
+    )
+    assert response.json()["answers"]["departure_year"] == ["Бүтін сан енгізіңіз."]
+
+
+def test_a_malformed_envelope_is_a_400(api):
+    response = api.post(URL, {"instance_id": "not-a-uuid", "version": "one", "answers": []}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()) == {"instance_id", "version", "answers"}
+
+
+def test_an_unknown_version_is_a_400(api):
+    response = api.post(URL, body(version=7), format="json")
+    assert response.status_code == 400
+    assert "no version 7" in response.json()["version"][0]
+
+
+def test_answers_to_questions_that_are_not_relevant_are_not_stored(api):
+    answers = {**ANSWERS, "return_intention": "already_returned", "return_year": 2024, "barrier_salary": "5"}
+    response = api.post(URL, body(answers=answers), format="json")
+    assert response.status_code == 201, response.json()
+    assert "barrier_salary" not in response.json()["answers"]
+    assert response.json()["answers"]["return_year"] == 2024
+
+
+def test_save_a_partial_response_then_complete_it(api):
+    payload = body(status="partial", answers={"country_residence": "USA"})
+    created = api.post(URL, payload, format="json")
+    assert created.status_code == 201
+    assert created.json()["status"] == "partial"
+    detail = f"{URL}{payload['instance_id']}/"
+    saved = api.put(
+        detail, {"status": "partial", "answers": {"country_residence": "USA", "programme": "bolashak"}}, format="json"
+    )
+    assert saved.status_code == 200 and saved.json()["answers"]["programme"] == "bolashak"
+    done = api.put(detail, {"status": "complete", "answers": ANSWERS}, format="json")
+    assert done.status_code == 200 and done.json()["status"] == "complete"
+    assert api.get(detail).json()["answers"] == done.json()["answers"]
+
+
+def test_a_complete_response_cannot_change(api):
+    payload = body()
+    api.post(URL, payload, format="json")
+    detail = f"{URL}{payload['instance_id']}/"
+    assert api.put(detail, {"status": "complete", "answers": ANSWERS}, format="json").status_code == 200
+    changed = {**ANSWERS, "barrier_salary": "1"}
+    assert api.put(detail, {"status": "complete", "answers": changed}, format="json").status_code == 409
+
+
+def test_completing_requires_the_required_answers(api):
+    payload = body(status="partial", answers={})
+    api.post(URL, payload, format="json")
+    response = api.put(f"{URL}{payload['instance_id']}/", {"status": "complete", "answers": {}}, format="json")
+    assert response.status_code == 400
+    assert "country_residence" in response.json()["answers"]
+
+
+def test_respondents_cannot_read_or_change_each_others_responses(api, other_respondent):
+    payload = body()
+    api.post(URL, payload, format="json")
+    detail = f"{URL}{payload['instance_id']}/"
+    outsider = APIClient()
+    outsider.force_authenticate(other_respondent)
+    assert outsider.get(detail).status_code == 404
+    assert outsider.put(detail, {"status": "complete", "answers": ANSWERS}, format="json").status_code == 404
+    assert outsider.get(URL).json()["count"] == 0
+    resend = outsider.post(URL, payload, format="json")
+    assert resend.status_code == 409
+    assert "answers" not in resend.json()
+
+
+def test_anonymous_requests_are_refused(db):
+    client = APIClient()
+    assert client.get(URL).status_code in (401, 403)
+    assert client.post(URL, body(), format="json").status_code in (401, 403)
+
+
+def test_token_authentication_works(respondent):
+    client = APIClient()
+    token = client.post("/api/v1/auth/token/", {"username": "aigerim", "password": "correct horse battery staple"})
+    assert token.status_code == 200
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.json()['token']}")
+    assert client.post(URL, body(), format="json").status_code == 201
+
+
+def test_a_response_in_an_open_wave_is_linked_to_it(api, graduate_version):
+    wave = Wave.objects.create(survey=graduate_version.survey, version=graduate_version, slug="w1", name="Wave 1")
+    response = api.post(URL, body(wave="w1"), format="json")
+    assert response.status_code == 201
+    assert Response.objects.get().wave == wave
+
+
+def test_a_closed_wave_refuses_responses(api, graduate_version):
+    Wave.objects.create(
+        survey=graduate_version.survey,
+        version=graduate_version,
+        slug="old",
+        name="Old",
+        opens_at=timezone.now() - dt.timedelta(days=30),
+        closes_at=timezone.now() - dt.timedelta(days=1),
+    )
+    response = api.post(URL, body(wave="old"), format="json")
+    assert response.status_code == 400
+    assert "not open" in response.json()["wave"][0]

@@ -1,0 +1,191 @@
+import pytest
+from django.core.management import CommandError, call_command
+
+from surveys import services
+from surveys.demo import STANDARD_INSTRUMENTS, standard_instrument_path
+from surveys.models import Survey, SurveyVersion
+from surveys.xlsform import import_report
+from tests.factories import simple_form_rows, xlsform
+
+EN = "label::English (en)"
+
+
+def problems(report):
+    return {(p.sheet, p.row, p.column): p.message for p in report.errors}
+
+
+def test_it_imports_a_valid_form():
+    survey, choices = simple_form_rows()
+    report = import_report(xlsform(survey, choices, {"form_id": "mini", "default_language": "English (en)"}))
+    assert report.ok, report.lines()
+    instrument = report.instrument
+    assert instrument.languages == ["en", "ru"]
+    assert list(instrument.fields) == ["age", "abroad", "city"]
+    assert [p.group for p in instrument.pages] == ["about"]
+
+
+def test_it_reports_every_error_with_sheet_row_and_column():
+    survey = [
+        {"type": "integer", "name": "age", EN: "Age"},
+        {"type": "integr", "name": "typo", EN: "Typo"},
+        {"type": "select_one missing_list", "name": "pick", EN: "Pick"},
+        {"type": "text", "name": "age", EN: "Again"},
+        {"type": "text", "name": "bad_expr", EN: "x", "relevant": "${age} >>= 3"},
+        {"type": "text", "name": "unknown_ref", EN: "x", "constraint": ". != ${nobody}"},
+    ]
+    report = import_report(xlsform(survey, [{"list_name": "other", "name": "a", EN: "A"}]))
+    found = problems(report)
+    assert "unknown question type 'integr'" in found[("survey", 3, "type")]
+    assert "choice list 'missing_list' is not on the choices sheet" in found[("survey", 4, "type")]
+    assert "duplicate name 'age'" in found[("survey", 5, "name")]
+    assert "invalid expression" in found[("survey", 6, "relevant")]
+    assert "unknown field ${nobody}" in found[("survey", 7, "constraint")]
+    assert len(report.errors) == 5
+    assert all("sheet" in str(p) and "row" in str(p) for p in report.errors)
+
+
+def test_it_checks_the_choices_sheet():
+    survey = [{"type": "select_one l", "name": "q", EN: "Q"}]
+    choices = [
+        {"list_name": "l", "name": "a", EN: "A"},
+        {"list_name": "l", "name": "a", EN: "A again"},
+        {"list_name": "l", "name": "b"},
+    ]
+    found = problems(import_report(xlsform(survey, choices)))
+    assert "duplicate choice name 'a'" in found[("choices", 3, "name")]
+    assert "has no label" in found[("choices", 4, "label")]
+
+
+def test_it_refuses_unnamed_and_named_language_columns_together():
+    survey = [{"type": "text", "name": "q", "label": "Q", EN: "Q"}]
+    found = problems(import_report(xlsform(survey)))
+    assert "name the language of every column" in found[("survey", 1, "label")]
+
+
+def test_it_refuses_a_matrix_group_whose_rows_use_different_lists():
+    survey = [
+        {"type": "begin_group", "name": "grid", EN: "Grid", "appearance": "table-list"},
+        {"type": "select_one a", "name": "r1", EN: "R1"},
+        {"type": "select_one b", "name": "r2", EN: "R2"},
+        {"type": "end_group"},
+    ]
+    choices = [{"list_name": "a", "name": "1", EN: "1"}, {"list_name": "b", "name": "1", EN: "1"}]
+    found = problems(import_report(xlsform(survey, choices)))
+    assert "share one choice list" in found[("survey", 2, "appearance")]
+
+
+def test_it_refuses_unclosed_and_unopened_groups():
+    survey = [
+        {"type": "end_group"},
+        {"type": "begin_group", "name": "g", EN: "G"},
+        {"type": "text", "name": "q", EN: "Q"},
+    ]
+    found = problems(import_report(xlsform(survey)))
+    assert "without a matching begin_group" in found[("survey", 2, "type")]
+    assert "never closed" in found[("survey", 3, "type")]
+
+
+def test_unsupported_features_are_reported_with_the_rule_applied():
+    survey = [
+        {"type": "start", "name": "started"},
+        {"type": "geopoint", "name": "where", EN: "Where"},
+        {"type": "begin_repeat", "name": "children", EN: "Children"},
+        {"type": "integer", "name": "child_age", EN: "Age"},
+        {"type": "end_repeat"},
+        {"type": "text", "name": "q", EN: "Q", "guidance_hint": "for interviewers"},
+    ]
+    report = import_report(xlsform(survey))
+    assert report.ok, report.lines()
+    notes = " | ".join(str(n) for n in report.notes)
+    assert "row 2, column 'type'" in notes and "records when a response starts" in notes
+    assert "'where' of type geopoint left out" in notes
+    assert "repeat 'children' asked once" in notes
+    assert "column 'guidance_hint'" in notes
+    assert "where" not in report.instrument.fields
+    assert "child_age" in report.instrument.fields
+
+
+def test_external_choice_files_are_refused_except_the_country_list():
+    survey = [
+        {"type": "select_one_from_file cities.csv", "name": "city", EN: "City"},
+        {"type": "select_one_from_file countries.csv", "name": "country", EN: "Country"},
+    ]
+    report = import_report(xlsform(survey))
+    found = problems(report)
+    assert "external files are not supported" in found[("survey", 2, "type")]
+    assert len(report.errors) == 1
+
+
+def test_country_questions_offer_iso_3166_in_three_languages():
+    survey = [{"type": "country", "name": "residence", EN: "Country"}]
+    report = import_report(xlsform(survey))
+    choices = {c.name: c.labels for c in report.instrument.choices_for(report.instrument.fields["residence"])}
+    assert len(choices) >= 249
+    assert choices["DEU"] == {"kk": "Германия", "ru": "Германия", "en": "Germany"}
+    assert choices["KAZ"]["en"] == "Kazakhstan"
+
+
+def test_or_other_adds_an_other_choice_and_a_specify_field():
+    survey = [{"type": "select_multiple l or_other", "name": "why", EN: "Why"}]
+    report = import_report(xlsform(survey, [{"list_name": "l", "name": "pay", EN: "Pay"}]))
+    instrument = report.instrument
+    assert [c.name for c in instrument.choices_for(instrument.fields["why"])] == ["pay", "other"]
+    assert instrument.fields["why_other"].relevant.source == "selected(${why}, 'other')"
+
+
+def test_a_file_that_is_not_a_workbook_is_refused_clearly():
+    report = import_report(b"\x00\x01 definitely not a spreadsheet", "form.xlsx")
+    assert not report.ok
+    assert report.errors[0].sheet == "workbook"
+    assert "could not be read" in report.errors[0].message
+
+
+@pytest.mark.django_db
+def test_an_invalid_form_writes_nothing():
+    result = services.survey_import_xlsform(
+        data=xlsform([{"type": "integr", "name": "x", EN: "X"}]), filename="bad.xlsx", survey_slug="bad", publish=True
+    )
+    assert result.version is None
+    assert not Survey.objects.exists()
+    assert not SurveyVersion.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", STANDARD_INSTRUMENTS)
+def test_standard_instruments_import_in_kazakh_russian_and_english(name):
+    path = standard_instrument_path(name)
+    report = import_report(path.read_bytes(), path.name)
+    assert report.ok, report.lines()
+    instrument = report.instrument
+    assert instrument.languages == ["kk", "ru", "en"]
+    assert instrument.default_language == "kk"
+    for item in instrument.fields.values():
+        if item.type != "calculate":
+            assert set(item.labels) == {"kk", "ru", "en"}, item.name
+        for texts in (item.hints, item.required_message, item.constraint_message):
+            assert not texts or set(texts) == {"kk", "ru", "en"}, item.name
+    for choices in instrument.choice_lists.values():
+        for choice in choices:
+            assert set(choice.labels) >= {"kk", "ru", "en"}, choice.name
+    assert instrument.groups["barriers"].is_matrix
+
+
+@pytest.mark.django_db
+def test_the_command_imports_and_publishes(tmp_path, capsys):
+    path = tmp_path / "mini.xlsx"
+    survey, choices = simple_form_rows()
+    path.write_bytes(xlsform(survey, choices, {"form_id": "mini"}))
+    call_command("import_xlsform", str(path), "--survey", "mini-survey", "--publish")
+    version = SurveyVersion.objects.get(survey__slug="mini-survey")
+    assert version.is_published
+    assert "Imported mini-survey v1 (published)" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_the_command_names_each_problem_and_fails(tmp_path, capsys):
+    path = tmp_path / "bad.xlsx"
+    path.write_bytes(xlsform([{"type": "select_one nope", "name": "q", EN: "Q"}]))
+    with pytest.raises(CommandError, match="not imported"):
+        call_command("import_xlsform", str(path))
+    assert "survey sheet, row 2, column 'type'" in capsys.readouterr().err
+    assert not Survey.objects.exists()
