@@ -2,6 +2,8 @@
 
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
+from django.views.defaults import page_not_found
+from django.views.defaults import server_error as django_server_error
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
@@ -28,8 +30,10 @@ class TokenLoginApi(ObtainAuthToken):
     """Exchange a username and password for an API token."""
 
     throttle_classes = [AuthThrottle]
+    authentication_classes = []  # credentials are the request body; no session or token needed
 
     @extend_schema(
+        auth=[],
         request=inline_serializer(
             "TokenLoginInput", {"username": serializers.CharField(), "password": serializers.CharField()}
         ),
@@ -37,6 +41,19 @@ class TokenLoginApi(ObtainAuthToken):
     )
     def post(self, request, *args, **kwargs):
         return super().post(request, *args, **kwargs)
+
+
+def not_found(request, exception=None):
+    """404 as JSON under /api/ (clients parse it), Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)
+
+
+def server_error(request):
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Internal server error."}, status=500)
+    return django_server_error(request)
 
 
 def health(request):

@@ -125,15 +125,17 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 XLSFORM_MAX_BYTES = env_int("XLSFORM_MAX_BYTES", 5 * 1024 * 1024)
 
 LOGIN_URL = "admin:login"
+SESSION_ENGINE = "config.sessions"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Token first: an API client without credentials gets 401 with WWW-Authenticate.
+        "config.authentication.StrictTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "config.pagination.StrictLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_RATES": {"auth": env_str("AUTH_THROTTLE_RATE", "10/min")},
     "EXCEPTION_HANDLER": "config.api.exception_handler",
@@ -151,6 +153,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.openapi.add_error_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "VersionStatusEnum": "surveys.models.SurveyVersion.Status",
         "ResponseStatusEnum": "surveys.models.Response.Status",
@@ -179,7 +185,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_throttle": 1,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Queues (docker-compose.yml's worker consumes all three; scale them apart as
+# load grows): interactive for short user-facing jobs, bulk for mailings and
+# aggregation, export for long file builds.
 CELERY_TASK_DEFAULT_QUEUE = "interactive"
+KELU_CELERY_QUEUES = ("interactive", "bulk", "export")
 CELERY_BEAT_SCHEDULE = {}
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

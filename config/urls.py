@@ -3,7 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from .api import TokenLoginApi, health
+from .api import TokenLoginApi, health, not_found, server_error
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/api/docs/", permanent=False)),
@@ -15,3 +15,10 @@ urlpatterns = [
     path("api/v1/", include("surveys.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
+
+handler404 = not_found
+handler500 = server_error
+
+admin.site.site_header = "Kelu administration"
+admin.site.site_title = "Kelu"
+admin.site.index_title = "Surveys, registry and analytics"

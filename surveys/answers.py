@@ -42,6 +42,7 @@ MESSAGES = {
     "rank": _("Put every option in order, each exactly once."),
     "text": _("Enter text."),
     "text_long": _("The text is too long (at most %(max)s characters)."),
+    "text_characters": _("The text contains characters that are not allowed."),
     "date": _("Enter a date as YYYY-MM-DD."),
     "time": _("Enter a time as HH:MM."),
     "datetime": _("Enter a date and time as YYYY-MM-DDTHH:MM."),
@@ -152,7 +153,20 @@ def _text(raw: Any) -> str:
     text = str(raw)
     if len(text) > MAX_TEXT_LENGTH:
         raise AnswerError("text_long", max=MAX_TEXT_LENGTH)
+    if not storable_text(text):
+        raise AnswerError("text_characters")
     return text
+
+
+def storable_text(text: str) -> bool:
+    """No NUL bytes or lone surrogates: PostgreSQL cannot store them in text or JSON."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _date(raw: Any) -> dt.date:

@@ -85,7 +85,16 @@ class VersionPublishApi(APIView):
 class ImportApi(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
-    @extend_schema(request=ImportInput, responses={201: ImportOutput, 400: ImportOutput})
+    @extend_schema(
+        request=ImportInput,
+        responses={
+            201: ImportOutput,
+            400: OpenApiResponse(
+                description="A bad upload (fields named with reasons), or a refused form: the ImportOutput "
+                "report with every problem's sheet, row and column."
+            ),
+        },
+    )
     def post(self, request: Request) -> APIResponse:
         _require_designer(request)
         data = ImportInput(data=request.data)

@@ -77,7 +77,7 @@ def survey_import_xlsform(
                 content=report.content,
                 languages=instrument.languages,
                 default_language=instrument.default_language,
-                source_filename=filename[:255],
+                source_filename=filename.replace("\x00", "").encode("utf-8", "replace").decode()[:255],
                 import_notes=[p.as_dict() for p in report.notes],
                 created_by=user,
             )

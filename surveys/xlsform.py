@@ -65,13 +65,24 @@ def read_workbook(data: bytes, filename: str = "form.xlsx") -> dict[str, Any]:
     content: dict[str, Any] = {"survey": [], "choices": [], "settings": {}}
     for sheet in ("survey", "choices"):
         rows = getattr(book, sheet) or []
-        content[sheet] = [{"_row": index + 2, **row} for index, row in enumerate(rows) if row]
-    settings_rows = [row for row in (book.settings or []) if row]
-    content["settings"] = dict(settings_rows[0]) if settings_rows else {}
+        content[sheet] = [{"_row": index + 2, **_clean_row(row)} for index, row in enumerate(rows) if row]
+    settings_rows = [_clean_row(row) for row in (book.settings or []) if row]
+    content["settings"] = settings_rows[0] if settings_rows else {}
     content["_ignored_sheets"] = [
         name for name in (book.sheet_names or []) if name.lower() in _IGNORED_SHEETS and getattr(book, name.lower())
     ]
     return content
+
+
+def _clean_row(row: dict[str, Any]) -> dict[str, Any]:
+    """Cells as text without NUL characters, which no database text column accepts."""
+    return {_clean(key): _clean(value) for key, value in row.items()}
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+    return value
 
 
 def import_report(data: bytes, filename: str = "form.xlsx") -> ImportReport:

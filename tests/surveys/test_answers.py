@@ -230,3 +230,9 @@ def test_the_forms_own_messages_are_used_in_the_respondents_language():
     )
     assert check(form, {"age": 3}, language="ru").errors["age"] == "Слишком молоды"
     assert check(form, {"age": 3}, language="kk").errors["age"] == "Too young"  # falls back to the default language
+
+
+@pytest.mark.parametrize("text", ["nul\x00byte", "lone \udc80 surrogate"])
+def test_text_that_no_database_can_store_is_refused(text):
+    form = instrument([{"type": "text", "name": "note", EN: "Note"}])
+    assert check(form, {"note": text}).errors == {"note": "The text contains characters that are not allowed."}
