@@ -140,6 +140,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"auth": env_str("AUTH_THROTTLE_RATE", "10/min")},
     "EXCEPTION_HANDLER": "config.api.exception_handler",
 }
+# How long a process trusts a verified API token before checking it again
+# (see config/authentication.py); 0 checks the database on every request.
+TOKEN_CACHE_SECONDS = env_int("TOKEN_CACHE_SECONDS", 30)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Kelu API",
     "DESCRIPTION": (

@@ -296,7 +296,7 @@ class _Validation:
         relevance reads a later answer settles in a further pass.
         """
         answered = dict(self.values)
-        for _pass in range(_MAX_RELEVANCE_PASSES):
+        for _pass in range(_MAX_RELEVANCE_PASSES if self.instrument.looks_ahead else 1):
             previous = dict(self.relevant)
             for item in self.instrument.fields.values():
                 relevant = self.is_relevant(item)

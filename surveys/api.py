@@ -24,6 +24,7 @@ from .serializers import (
     SurveyOutput,
     VersionDetailOutput,
     VersionOutput,
+    response_output,
 )
 
 
@@ -137,16 +138,16 @@ class ResponseListApi(ListAPIView):
         },
     )
     def post(self, request: Request, slug: str) -> APIResponse:
-        survey = selectors.survey_get(request.user, slug)
         data = ResponseInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        version = selectors.versions_visible_to(request.user, survey).filter(number=values["version"]).first()
+        version = selectors.version_for_submission(request.user, slug, values["version"])
         if version is None:
+            selectors.survey_get(request.user, slug)  # 404 when the survey itself is unknown
             raise ValidationError({"version": [f"Survey '{slug}' has no version {values['version']}."]})
         wave = None
         if values.get("wave"):
-            wave = selectors.wave_get(survey, values["wave"])
+            wave = selectors.wave_get(version.survey, values["wave"])
             if wave is None:
                 raise ValidationError({"wave": [f"Survey '{slug}' has no wave '{values['wave']}'."]})
         language = values.get("language") or _request_language(request)
@@ -165,14 +166,14 @@ class ResponseListApi(ListAPIView):
         except services.ResponseConflict:
             raise Conflict("A response with this instance_id already exists with different content.") from None
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        return APIResponse(ResponseOutput(response).data, status=code)
+        return APIResponse(response_output(response), status=code)
 
 
 class ResponseDetailApi(APIView):
     @extend_schema(responses=ResponseOutput)
     def get(self, request: Request, slug: str, instance_id: str) -> APIResponse:
         survey = selectors.survey_get(request.user, slug)
-        return APIResponse(ResponseOutput(selectors.response_get(request.user, survey, instance_id)).data)
+        return APIResponse(response_output(selectors.response_get(request.user, survey, instance_id)))
 
     @extend_schema(
         request=ResponseUpdateInput,
@@ -199,7 +200,7 @@ class ResponseDetailApi(APIView):
             raise ValidationError(exc.errors) from None
         except services.ResponseConflict:
             raise Conflict("This response is complete; it cannot be changed.") from None
-        return APIResponse(ResponseOutput(response).data)
+        return APIResponse(response_output(response))
 
 
 def _request_language(request: Request) -> str | None:

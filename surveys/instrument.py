@@ -184,6 +184,20 @@ class Instrument:
     pages: list[Page]
     choice_lists: dict[str, list[Choice]]
     notes: list[Problem]
+    relevance: dict[str, list[Expression]] = field(default_factory=dict)
+    looks_ahead: bool = False
+
+    def __post_init__(self) -> None:
+        # Precomputed once per version: each question's relevance chain (its groups'
+        # conditions, then its own), and whether any condition or calculation reads a
+        # question placed after it, which is the only case needing a second pass.
+        position = {name: index for index, name in enumerate(self.fields)}
+        for index, (name, item) in enumerate(self.fields.items()):
+            chain = [self.groups[g].relevant for g in item.groups] + [item.relevant, item.calculation]
+            exprs = [expr for expr in chain if expr is not None]
+            self.relevance[name] = [expr for expr in exprs if expr is not item.calculation]
+            if any(position.get(ref, -1) >= index for expr in exprs for ref in expr.refs):
+                self.looks_ahead = True
 
     def text(self, texts: dict[str, str], language: str | None) -> str:
         """A label or message in `language`, falling back to the default language."""
@@ -196,9 +210,7 @@ class Instrument:
         return self.choice_lists.get(item.list_name or "", [])
 
     def relevance_chain(self, item: Field) -> list[Expression]:
-        chain = [self.groups[g].relevant for g in item.groups]
-        chain.append(item.relevant)
-        return [expr for expr in chain if expr is not None]
+        return self.relevance[item.name]
 
     def summary(self) -> list[dict[str, Any]]:
         return [

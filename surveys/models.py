@@ -124,11 +124,19 @@ class Response(models.Model):
         PARTIAL = "partial", _("Partial")
         COMPLETE = "complete", _("Complete")
 
-    survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="responses")
+    # survey and respondent need no index of their own: the unique (survey,
+    # instance_id) constraint and the (respondent, -created_at) index lead with
+    # them, and every index is one more write per submission.
+    survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="responses", db_index=False)
     version = models.ForeignKey(SurveyVersion, on_delete=models.PROTECT, related_name="responses")
     wave = models.ForeignKey(Wave, null=True, blank=True, on_delete=models.PROTECT, related_name="responses")
     respondent = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="survey_responses"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="survey_responses",
+        db_index=False,
     )
     instance_id = models.UUIDField()
     status = models.CharField(max_length=16, choices=Status.choices)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 from django.db.models import QuerySet
@@ -39,6 +40,45 @@ def version_get(user: User, survey: Survey, number: int) -> SurveyVersion:
     if version is None:
         raise Http404("No such version.")
     return version
+
+
+# Published versions never change, so the submission path keeps the ones it has
+# resolved for a short while instead of querying for them on every response. The
+# time limit bounds how long a deleted survey could still be seen by a process.
+_PUBLISHED_TTL_SECONDS = 60.0
+_published: dict[tuple[str, int], tuple[float, SurveyVersion]] = {}
+
+
+def forget_published_versions() -> None:
+    _published.clear()
+
+
+def version_for_submission(user: User, slug: str, number: int) -> SurveyVersion | None:
+    """The version a response is submitted to, with its survey (a hot path)."""
+    key = (slug, number)
+    cached = _published.get(key)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    version = _version_query(user, slug, number)
+    if version is not None and version.is_published:
+        if len(_published) > 256:
+            _published.clear()
+        _published[key] = (time.monotonic() + _PUBLISHED_TTL_SECONDS, version)
+    return version
+
+
+def _version_query(user: User, slug: str, number: int) -> SurveyVersion | None:
+    versions = (
+        SurveyVersion.objects.select_related("survey")
+        # The form's content is only read to compile it, once per process and version
+        # (instruments are cached by content hash), so it is not fetched every time.
+        .defer("content", "import_notes")
+        .filter(survey__slug=slug, number=number)
+        .order_by()
+    )
+    if not user.can_design_surveys:
+        versions = versions.filter(status=SurveyVersion.Status.PUBLISHED)
+    return versions.first()
 
 
 def wave_get(survey: Survey, slug: str) -> Wave | None:

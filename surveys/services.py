@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -160,10 +161,14 @@ def response_submit(
     """
     cleaned, digest = _clean(version=version, answers=answers, status=status, language=language, wave=wave)
     now = timezone.now()
+    # A lone INSERT needs no transaction of its own in autocommit mode (it saves a
+    # BEGIN and a COMMIT round trip on the hot path); inside a caller's transaction
+    # a savepoint keeps that transaction usable if the INSERT hits the constraint.
+    guard = transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext()
     try:
-        with transaction.atomic():
+        with guard:
             response = Response.objects.create(
-                survey_id=version.survey_id,
+                survey=version.survey,
                 version=version,
                 wave=wave,
                 respondent=respondent,

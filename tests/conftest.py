@@ -63,6 +63,20 @@ def pytest_runtest_setup(item):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_process_caches():
+    # Each test has its own database rows; a version cached by an earlier test
+    # would point at rows that were rolled back.
+    from config.authentication import forget_verified_tokens
+    from surveys.selectors import forget_published_versions
+
+    forget_published_versions()
+    forget_verified_tokens()
+    yield
+    forget_published_versions()
+    forget_verified_tokens()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # Hashing strength is not under test; the default costs ~0.3 s per user.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

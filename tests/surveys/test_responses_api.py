@@ -190,3 +190,27 @@ def test_a_malformed_token_is_a_401_not_a_server_error(db):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION="Token abc\x00def")
     assert client.get(URL).status_code == 401
+
+
+def test_the_fast_output_matches_the_documented_serializer(api):
+    from surveys.serializers import ResponseOutput, response_output
+
+    api.post(URL, body(), format="json")
+    stored = Response.objects.get()
+    assert response_output(stored) == ResponseOutput(stored).data
+
+
+def test_a_deleted_token_stops_working_once_the_cache_has_expired(respondent, settings):
+    from rest_framework.authtoken.models import Token
+
+    from config.authentication import forget_verified_tokens
+
+    token = Token.objects.create(user=respondent)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert client.get(URL).status_code == 200
+    token.delete()
+    forget_verified_tokens()  # what TOKEN_CACHE_SECONDS does by itself
+    assert client.get(URL).status_code == 401
+    settings.TOKEN_CACHE_SECONDS = 0
+    assert client.get(URL).status_code == 401
