@@ -76,7 +76,7 @@ def main() -> None:
     env = bench_environment(args.database)
     recreate_database(args.database)
     run([PYTHON, "manage.py", "migrate", "--noinput", "-v0"], env)
-    run([PYTHON, "manage.py", "load_demo"], env, quiet=True)
+    run([PYTHON, "manage.py", "load_demo", "--force"], env, quiet=True)
     tokens = json.loads(run([PYTHON, "bench/submissions.py", "--make-tokens", str(args.clients)], env, capture=True))
 
     server = start_gunicorn(env, args.workers, args.port)

@@ -24,5 +24,5 @@ class StrictLimitOffsetPagination(LimitOffsetPagination):
         if len(values) > 1:
             raise ValidationError({name: ["Give this parameter once."]})
         value = values[0]
-        if not value.isdigit() or int(value) < minimum:
+        if not (value.isascii() and value.isdecimal()) or int(value) < minimum:
             raise ValidationError({name: [f"Must be a whole number, at least {minimum}."]})

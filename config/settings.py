@@ -139,6 +139,17 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_RATES": {"auth": env_str("AUTH_THROTTLE_RATE", "10/min")},
     "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "config.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    # \u escapes in JSON output: text that cannot be encoded (a lone surrogate
+    # echoed in an error message) can never break a response.
+    "UNICODE_JSON": False,
+    # Client addresses for throttling: REMOTE_ADDR unless a number of trusted
+    # proxies is declared; a client-written X-Forwarded-For is never trusted.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
 }
 # How long a process trusts a verified API token before checking it again
 # (see config/authentication.py); 0 checks the database on every request.
@@ -194,6 +205,15 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "interactive"
 KELU_CELERY_QUEUES = ("interactive", "bulk", "export")
 CELERY_BEAT_SCHEDULE = {}
+
+# A shared cache (Redis) in production, so throttles count across processes.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "kelu@localhost")

@@ -138,7 +138,7 @@ def _range(item: Field, raw: Any) -> int | float:
     if not low <= value <= high:
         raise AnswerError("range", start=_plain(start), end=_plain(end))
     steps = (value - start) / step
-    if abs(steps - round(steps)) > 1e-9:
+    if not math.isfinite(steps) or abs(steps - round(steps)) > 1e-9:
         raise AnswerError("step", step=_plain(step))
     return value
 
@@ -170,6 +170,8 @@ def storable_text(text: str) -> bool:
 
 
 def _date(raw: Any) -> dt.date:
+    if isinstance(raw, str) and raw.strip().endswith(" 00:00:00"):
+        raw = raw.strip()[:10]  # a spreadsheet date cell, as an XLSForm default
     if not isinstance(raw, str) or len(raw.strip()) != 10:
         raise AnswerError("date")
     try:
@@ -363,7 +365,7 @@ class _Validation:
         }
         for chosen in value if isinstance(value, list) else [value]:
             if chosen not in allowed:
-                raise AnswerError("choice", value=chosen[:80])
+                raise AnswerError("choice", value=str(chosen)[:80])
 
     def cleaned(self) -> dict[str, Any]:
         cleaned: dict[str, Any] = {}

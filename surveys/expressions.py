@@ -207,6 +207,12 @@ class Expression:
             return self.root.evaluate(ctx)
         except RecursionError:  # pragma: no cover - depth is bounded at parse time
             raise ExpressionError("expression is nested too deeply") from None
+        except (ArithmeticError, ValueError, TypeError) as exc:
+            # A backstop: whatever the arithmetic of an odd answer raises, the caller
+            # gets the one error type it handles, never a crash.
+            if isinstance(exc, ExpressionError):
+                raise
+            raise ExpressionError(f"cannot compute this ({type(exc).__name__})") from None
 
     def test(self, ctx: Context) -> bool:
         return to_bool(self.evaluate(ctx))
@@ -400,7 +406,7 @@ def to_number(value: Any) -> int | float:
         number = float(text) if any(c in text for c in ".eE") else int(text)
     except ValueError:
         return math.nan
-    return number if math.isfinite(number) else math.nan
+    return number if math.isfinite(number) and abs(number) <= MAX_MAGNITUDE else math.nan
 
 
 def to_string(value: Any) -> str:
@@ -513,10 +519,12 @@ def _int_mod(left: int, right: int) -> int:
 def _checked(number: int | float) -> int | float:
     """Keep numbers in a range every later operation can handle quickly."""
     if isinstance(number, int) and not isinstance(number, bool):
-        if abs(number) > 2**63:
-            number = float(number)
-        else:
+        if abs(number) <= 2**63:
             return number
+        try:
+            number = float(number)
+        except OverflowError:
+            raise ExpressionError("number is too large") from None
     if math.isnan(number):
         return number
     if math.isinf(number) or abs(number) > MAX_MAGNITUDE:
@@ -636,19 +644,19 @@ def _fn_number(ctx: Context, args: list[Node]) -> int | float:
 
 def _fn_int(ctx: Context, args: list[Node]) -> int | float:
     number = to_number(args[0].evaluate(ctx))
-    return number if math.isnan(number) or math.isinf(number) else int(number)
+    return number if not math.isfinite(number) else _checked(int(number))
 
 
 def _fn_round(ctx: Context, args: list[Node]) -> int | float:
     values = _arg_values(ctx, args)
     number = to_number(values[0])
-    places = int(to_number(values[1])) if len(values) > 1 and not math.isnan(to_number(values[1])) else 0
-    if math.isnan(number) or math.isinf(number):
+    wanted = to_number(values[1]) if len(values) > 1 else 0
+    places = int(max(-15, min(15, wanted))) if math.isfinite(wanted) else 0
+    if not math.isfinite(number):
         return number
-    places = max(-15, min(15, places))
     scale = 10**places
-    rounded = math.floor(number * scale + 0.5) / scale
-    return int(rounded) if places <= 0 else rounded
+    rounded = math.floor(_checked(number * scale) + 0.5) / scale
+    return _checked(int(rounded)) if places <= 0 else _checked(rounded)
 
 
 def _fn_abs(ctx: Context, args: list[Node]) -> int | float:
@@ -721,13 +729,18 @@ def _fn_normalize_space(ctx: Context, args: list[Node]) -> str:
     return " ".join(to_string(args[0].evaluate(ctx)).split())
 
 
+_EPOCH = dt.date(1970, 1, 1)
+_FIRST_DAY = (dt.date.min - _EPOCH).days
+_LAST_DAY = (dt.date.max - _EPOCH).days
+
+
 def _fn_date(ctx: Context, args: list[Node]) -> Any:
     value = args[0].evaluate(ctx)
     if _is_number(value) and math.isfinite(value):
         days = int(value)
-        if abs(days) > 3_000_000:
+        if not _FIRST_DAY <= days <= _LAST_DAY:
             raise ExpressionError("date is out of range")
-        return dt.date(1970, 1, 1) + dt.timedelta(days=days)
+        return _EPOCH + dt.timedelta(days=days)
     parsed = to_date(value)
     return parsed if parsed is not None else ""
 

@@ -10,7 +10,9 @@ rules in ``UNSUPPORTED_TYPES`` and reported as notes, never dropped silently.
 
 from __future__ import annotations
 
+import math
 import re
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +25,7 @@ NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _LANG_CODE_RE = re.compile(r"\(([A-Za-z]{2,3}(?:-[A-Za-z0-9]+)*)\)\s*$")
 
 TRANSLATABLE = ("label", "hint", "required_message", "constraint_message")
+SETTING_LIMITS = {"form_title": 200, "form_id": 80, "version": 100}
 EXPRESSION_COLUMNS = ("relevant", "constraint", "calculation", "choice_filter", "required")
 SURVEY_COLUMNS = {"type", "name", "appearance", "default", "parameters", *EXPRESSION_COLUMNS}
 CHOICE_COLUMNS = {"list_name", "name"}
@@ -282,6 +285,7 @@ class _Compiler:
         self.read_choices()
         self.read_survey()
         self.check_expressions()
+        self.check_lengths()
         if not any(f.takes_answer for f in self.fields.values()) and self.survey_rows:
             self.error("survey", None, None, "the form has no question that takes an answer")
         if self.problems:
@@ -298,6 +302,15 @@ class _Compiler:
             choice_lists=self.choice_lists,
             notes=self.notes,
         )
+
+    def check_lengths(self) -> None:
+        for key, limit in SETTING_LIMITS.items():
+            value = str(self.settings.get(key) or "")
+            if len(value) > limit:
+                self.error("settings", 2, key, f"{key} is too long ({len(value)} characters, at most {limit})")
+        for language in self.languages:
+            if len(language) > 16:
+                self.error("survey", 1, None, f"language '{language[:40]}' needs a short code, e.g. 'English (en)'")
 
     # -- languages
 
@@ -517,6 +530,15 @@ class _Compiler:
             self.queue_expression(item, column, row)
         if kind == "calculate" and not row.get("calculation"):
             self.error("survey", number, "calculation", f"calculate '{name}' needs a calculation")
+        if kind != "calculate" and row.get("calculation") not in (None, ""):
+            self.error(
+                "survey",
+                number,
+                "calculation",
+                "only calculate questions take a calculation; use default for a starting value",
+            )
+        if kind not in LIST_TYPES and row.get("choice_filter") not in (None, ""):
+            self.error("survey", number, "choice_filter", "only select and rank questions take a choice_filter")
         self.register(item, stack)
         if row.get("default") not in (None, ""):
             item.default = self.check_default(item, str(row["default"]))
@@ -587,9 +609,16 @@ class _Compiler:
             try:
                 params[key] = float(value)
             except ValueError:
-                self.error("survey", row.get("_row"), "parameters", f"range parameter {key} must be a number")
-        if params["step"] <= 0:
-            self.error("survey", row.get("_row"), "parameters", "range step must be greater than 0")
+                params[key] = math.nan
+            if not math.isfinite(params[key]) or abs(params[key]) > 1e9:
+                self.error(
+                    "survey",
+                    row.get("_row"),
+                    "parameters",
+                    f"range parameter {key} must be a number between -1e9 and 1e9",
+                )
+        if math.isfinite(params["step"]) and params["step"] < 1e-6:
+            self.error("survey", row.get("_row"), "parameters", "range step must be at least 0.000001")
         if params["start"] == params["end"]:
             self.error("survey", row.get("_row"), "parameters", "range start and end must differ")
         return params
@@ -633,7 +662,7 @@ class _Compiler:
             for ref in sorted(parsed.refs - known):
                 hint = " (it is a group)" if ref in self.groups else ""
                 self.error("survey", number, column, f"reference to unknown field ${{{ref}}}{hint}")
-            if parsed.choice_columns:
+            if parsed.choice_columns and not (isinstance(owner, Field) and owner.type not in LIST_TYPES):
                 self.check_choice_columns(owner, column, parsed, number)
             if column == "required":
                 owner.required_if = parsed  # type: ignore[union-attr]
@@ -684,6 +713,7 @@ def _attach_countries(instrument: Instrument) -> None:
 
 _CACHE: OrderedDict[str, Instrument] = OrderedDict()
 _CACHE_SIZE = 64
+_CACHE_LOCK = threading.Lock()
 
 
 def instrument_for(content_hash: str, content: dict[str, Any]) -> Instrument:
@@ -692,12 +722,14 @@ def instrument_for(content_hash: str, content: dict[str, Any]) -> Instrument:
     Published versions never change, so their compiled form is shared by every
     request a process serves instead of being rebuilt per submission.
     """
-    instrument = _CACHE.get(content_hash)
-    if instrument is None:
-        instrument = compile_instrument(content)
+    with _CACHE_LOCK:
+        instrument = _CACHE.get(content_hash)
+        if instrument is not None:
+            _CACHE.move_to_end(content_hash)
+            return instrument
+    instrument = compile_instrument(content)
+    with _CACHE_LOCK:
         _CACHE[content_hash] = instrument
         if len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
-    else:
-        _CACHE.move_to_end(content_hash)
     return instrument

@@ -17,6 +17,7 @@ from accounts.models import User
 from .answers import validate_answers
 from .instrument import Problem
 from .models import Response, Survey, SurveyVersion, Wave, content_digest
+from .selectors import forget_published_versions
 from .versioning import changes, incompatibilities
 from .xlsform import ImportReport, import_report
 
@@ -101,12 +102,21 @@ def version_publish(*, version: SurveyVersion) -> list[str]:
         draft = SurveyVersion.objects.get(pk=version.pk)
         if draft.is_published:
             raise PublishRefused([f"version {draft.number} is already published"])
-        previous = survey.current_version()
+        published = list(survey.versions.filter(status=SurveyVersion.Status.PUBLISHED).order_by("number"))
         notes: list[str] = []
-        if previous is not None:
+        if published:
+            previous = published[-1]
             if previous.number > draft.number:
                 raise PublishRefused([f"version {previous.number} is newer and already published"])
-            reasons = incompatibilities(previous.instrument, draft.instrument)
+            # Every earlier version, not only the last: a name dropped in one version
+            # and brought back later must still hold answers of a compatible type.
+            reasons = list(
+                dict.fromkeys(
+                    f"against version {old.number}: {reason}"
+                    for old in published
+                    for reason in incompatibilities(old.instrument, draft.instrument)
+                )
+            )
             if reasons:
                 raise PublishRefused(reasons)
             notes = changes(previous.instrument, draft.instrument)
@@ -140,7 +150,9 @@ def _clean(
     )
     if not outcome.valid:
         raise SubmissionInvalid({"answers": {name: [message] for name, message in outcome.errors.items()}})
-    digest = content_digest({"version": version.pk, "status": status, "answers": outcome.answers})
+    digest = content_digest(
+        {"version": version.pk, "wave": wave.pk if wave else None, "status": status, "answers": outcome.answers}
+    )
     return outcome.answers, digest
 
 
@@ -185,8 +197,11 @@ def response_submit(
         # earlier request stored this instance first. Its row is committed by
         # now (the INSERT waited for it), so it can be read and compared.
         existing = Response.objects.filter(survey_id=version.survey_id, instance_id=instance_id).first()
-        if existing is None:  # pragma: no cover - the row was deleted in between
-            raise
+        if existing is None:
+            # Not the duplicate constraint: the version or survey went away after this
+            # process cached it (see selectors.version_for_submission).
+            forget_published_versions()
+            raise SubmissionInvalid({"version": [f"version {version.number} no longer exists"]}) from None
         if existing.respondent_id != respondent.pk or existing.content_hash != digest:
             raise ResponseConflict() from None
         return existing, False

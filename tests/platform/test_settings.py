@@ -34,3 +34,11 @@ def test_the_deploy_check_refuses_the_development_key(settings):
     assert [e.id for e in check_secret_key(None)] == ["kelu.E001"]
     settings.SECRET_KEY = "a-real-secret-" + "x" * 40
     assert check_secret_key(None) == []
+
+
+def test_demo_data_refuses_to_load_outside_debug(settings, db):
+    from django.core.management import CommandError, call_command
+
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="only with DEBUG on"):
+        call_command("load_demo")

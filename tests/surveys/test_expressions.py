@@ -147,3 +147,21 @@ def test_any_text_parses_or_fails_with_an_expression_error(source):
         return
     with contextlib.suppress(ExpressionError):
         parsed.evaluate(Context(values={"a": 1, "b": "x"}, current=3))
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "date(${d} + 1)",
+        "date(2950000)",
+        "round(number('1e308'), 1)",
+        "round(pow(${x}, 20), 10)",
+        "int(pow(10, 300)) * 1000000000000",
+        "int(number('1e308')) * 10",
+        "round(pow(10, 300), -15) * 100000000000",
+        "round(1, number('1e308'))",
+    ],
+)
+def test_arithmetic_edge_cases_are_expression_errors_or_values(source):
+    with contextlib.suppress(ExpressionError):
+        run(source, d=dt.date(9999, 12, 31), x=10**15)

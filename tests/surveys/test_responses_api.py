@@ -214,3 +214,27 @@ def test_a_deleted_token_stops_working_once_the_cache_has_expired(respondent, se
     assert client.get(URL).status_code == 401
     settings.TOKEN_CACHE_SECONDS = 0
     assert client.get(URL).status_code == 401
+
+
+def test_text_that_cannot_be_encoded_is_a_400_not_a_server_error(api):
+    response = api.post(URL, body(answers={"\ud800": 1, "programme": "\ud800"}, status="partial"), format="json")
+    assert response.status_code == 400
+    assert "programme" in response.json()["answers"]
+
+
+def test_absurdly_nested_json_is_a_400_not_a_server_error(api):
+    response = api.post(URL, "[" * 200_000, content_type="application/json")
+    assert response.status_code == 400
+
+
+def test_a_malformed_page_size_is_a_400(api):
+    assert api.get(URL, {"limit": "²"}).status_code == 400
+    assert api.get(URL, {"limit": "0"}).status_code == 400
+
+
+def test_the_same_instance_in_another_wave_is_a_conflict(api, graduate_version):
+    for slug in ("w1", "w2"):
+        Wave.objects.create(survey=graduate_version.survey, version=graduate_version, slug=slug, name=slug)
+    payload = body(wave="w1")
+    assert api.post(URL, payload, format="json").status_code == 201
+    assert api.post(URL, {**payload, "wave": "w2"}, format="json").status_code == 409

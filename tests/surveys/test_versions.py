@@ -123,3 +123,13 @@ def test_respondents_see_only_published_versions(api):
     assert api.get("/api/v1/surveys/panel/versions/2/").status_code == 404
     detail = api.get("/api/v1/surveys/panel/versions/1/").json()
     assert [f["name"] for f in detail["fields"]] == ["age", "city"]
+
+
+@pytest.mark.django_db
+def test_a_field_brought_back_must_match_every_earlier_version():
+    publish(form(age_type="integer"))
+    publish(xlsform([{"type": "text", "name": "city", EN: "City"}]))
+    rows = [{"type": "date", "name": "age", EN: "Age"}, {"type": "text", "name": "city", EN: "City"}]
+    result = publish(xlsform(rows))
+    assert result.version is None
+    assert "against version 1: field 'age' changes type from integer to date" in result.report.errors[0].message

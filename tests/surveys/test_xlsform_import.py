@@ -189,3 +189,28 @@ def test_the_command_names_each_problem_and_fails(tmp_path, capsys):
         call_command("import_xlsform", str(path))
     assert "survey sheet, row 2, column 'type'" in capsys.readouterr().err
     assert not Survey.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "message"),
+    [
+        ({"type": "integer", "choice_filter": "a = 1"}, "choice_filter", "only select and rank questions"),
+        ({"type": "integer", "calculation": "'abc'"}, "calculation", "only calculate questions take a calculation"),
+        ({"type": "range", "parameters": "start=1 end=5 step=nan"}, "parameters", "range parameter step"),
+        ({"type": "range", "parameters": "start=-inf end=5"}, "parameters", "range parameter start"),
+        ({"type": "range", "parameters": "step=1e-320"}, "parameters", "range step must be at least"),
+    ],
+)
+def test_column_values_that_cannot_work_are_refused(row, column, message):
+    report = import_report(xlsform([{"name": "q", EN: "Q", **row}, {"type": "text", "name": "t", EN: "T"}]))
+    assert message in problems(report)[("survey", 2, column)]
+
+
+def test_settings_longer_than_the_platform_stores_are_refused():
+    report = import_report(xlsform([{"type": "text", "name": "q", EN: "Q"}], settings={"form_title": "x" * 201}))
+    assert "form_title is too long" in problems(report)[("settings", 2, "form_title")]
+
+
+def test_a_spreadsheet_date_cell_is_a_valid_date_default():
+    report = import_report(xlsform([{"type": "date", "name": "d", EN: "D", "default": "2020-01-02 00:00:00"}]))
+    assert report.ok, report.lines()

@@ -1,4 +1,5 @@
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.demo import demo_accounts
@@ -8,7 +9,15 @@ from surveys.demo import demo_wave, instruments_load
 class Command(BaseCommand):
     help = "Load demo data: the standard instruments, a demo wave and one account per role (safe to rerun)."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument("--force", action="store_true", help="load even when DEBUG is off")
+
+    def handle(self, *args, force: bool = False, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                "Demo data includes accounts with published passwords (a superuser among them); "
+                "it loads only with DEBUG on, or with --force."
+            )
         with transaction.atomic():
             versions = instruments_load()
             wave = demo_wave(versions[0])
