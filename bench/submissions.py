@@ -32,32 +32,12 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 PYTHON = sys.executable
+from surveys.demo import SAMPLE_GRADUATE_ANSWERS as ANSWERS  # noqa: E402  (after the path set-up)
+
 SUBMIT_PATH = "/api/v1/surveys/graduate-return/responses/"
 BASELINE_PATH = "/bench/baseline/"
-ANSWERS = {
-    "country_residence": "DEU",
-    "city_residence": "Berlin",
-    "respondent_status": "graduated",
-    "study_level": "master",
-    "field_of_study": "f06_ict",
-    "programme": "bolashak",
-    "departure_year": 2019,
-    "graduation_year": 2021,
-    "employment_status": "job_related",
-    "return_intention": "after_work_abroad",
-    "likelihood_5y": "4",
-    "barrier_salary": "5",
-    "barrier_bureaucracy": "4",
-    "barrier_corruption": "3",
-    "barrier_career": "4",
-    "barrier_research": "5",
-    "return_factors": ["higher_salary", "research_funding"],
-    "engagement_modes": ["mentoring", "joint_research"],
-    "consent_contact": "yes",
-    "consent_registry": "yes",
-    "salary_band": "2000_3500",
-}
 
 
 def main() -> None:
@@ -292,7 +272,6 @@ def report(results: list[tuple[str, dict]], args: argparse.Namespace) -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--make-tokens":
-        sys.path.insert(0, str(ROOT))
         make_tokens(int(sys.argv[2]))
     else:
         main()

@@ -5,27 +5,12 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from surveys.demo import SAMPLE_GRADUATE_ANSWERS
 from surveys.models import Response, Wave
 
 URL = "/api/v1/surveys/graduate-return/responses/"
 
-ANSWERS = {
-    "country_residence": "DEU",
-    "respondent_status": "graduated",
-    "study_level": "master",
-    "field_of_study": "f07_engineering_manufacturing",
-    "programme": "bolashak",
-    "departure_year": 2019,
-    "graduation_year": 2021,
-    "employment_status": "job_related",
-    "return_intention": "after_work_abroad",
-    "likelihood_5y": "4",
-    "barrier_salary": "5",
-    "barrier_bureaucracy": "3",
-    "engagement_modes": ["mentoring", "guest_lecture"],
-    "consent_contact": "yes",
-    "consent_registry": "yes",
-}
+ANSWERS = SAMPLE_GRADUATE_ANSWERS
 
 
 def body(**overrides):
