@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 PYTHON = sys.executable
-from surveys.demo import SAMPLE_GRADUATE_ANSWERS as ANSWERS  # noqa: E402  (after the path set-up)
+from surveys.samples import SAMPLE_GRADUATE_ANSWERS as ANSWERS  # noqa: E402  (after the path set-up)
 
 SUBMIT_PATH = "/api/v1/surveys/graduate-return/responses/"
 BASELINE_PATH = "/bench/baseline/"

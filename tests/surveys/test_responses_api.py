@@ -5,8 +5,8 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from surveys.demo import SAMPLE_GRADUATE_ANSWERS
 from surveys.models import Response, Wave
+from surveys.samples import SAMPLE_GRADUATE_ANSWERS
 
 URL = "/api/v1/surveys/graduate-return/responses/"
 

@@ -1,0 +1,49 @@
+"""The benchmark still runs end to end (a one-second smoke run; figures are not asserted)."""
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.postgres
+def test_the_submission_benchmark_runs_and_prints_its_table(tmp_path):
+    database = settings.DATABASE_URL.rsplit("/", 1)[0] + "/kelu_bench_smoke"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "bench/submissions.py",
+            "--database",
+            database,
+            "--seconds",
+            "1",
+            "--warmup",
+            "0.5",
+            "--clients",
+            "2",
+            "--processes",
+            "1",
+            "--workers",
+            "1",
+            "--port",
+            str(free_port()),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "baseline" in result.stdout and "submission" in result.stdout
+    assert "target 0 errors: met" in result.stdout, result.stdout
