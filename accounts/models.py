@@ -10,10 +10,28 @@ class Role(models.TextChoices):
     RESEARCHER = "researcher", _("Researcher")
 
 
+class Programme(models.Model):
+    """A scholarship or mobility programme (Bolashak, Serpin-2050, ...): the unit of administration."""
+
+    slug = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(max_length=200)
+    names = models.JSONField(default=dict, blank=True, help_text='{"kk": "...", "ru": "...", "en": "..."}')
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class User(AbstractUser):
     role = models.CharField(max_length=32, choices=Role.choices, default=Role.RESPONDENT)
     preferred_language = models.CharField(
         max_length=8, choices=[("kk", "Қазақша"), ("ru", "Русский"), ("en", "English")], default="kk"
+    )
+
+    programmes = models.ManyToManyField(
+        Programme, blank=True, related_name="administrators", help_text="Programmes this person administers."
     )
 
     @property

@@ -7,7 +7,22 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from . import services
-from .models import Response, Survey, SurveyVersion, Wave
+from .models import (
+    ExportJob,
+    Invitation,
+    OutgoingEmail,
+    Panel,
+    PanelImport,
+    PanelMember,
+    Quota,
+    Respondent,
+    Response,
+    Survey,
+    SurveyVersion,
+    Wave,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 
 class ImportForm(forms.Form):
@@ -127,3 +142,64 @@ class ResponseAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Respondent)
+class RespondentAdmin(admin.ModelAdmin):
+    list_display = ("email", "name", "preferred_language", "opted_out_at")
+    search_fields = ("email", "name")
+
+
+class PanelMemberInline(admin.TabularInline):
+    model = PanelMember
+    raw_id_fields = ("respondent",)
+    extra = 0
+
+
+@admin.register(Panel)
+class PanelAdmin(admin.ModelAdmin):
+    list_display = ("slug", "name", "programme")
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = [PanelMemberInline]
+
+
+@admin.register(PanelImport)
+class PanelImportAdmin(admin.ModelAdmin):
+    list_display = ("panel", "filename", "added", "updated", "skipped", "created_at")
+    readonly_fields = ("panel", "filename", "created_by", "created_at", "added", "updated", "skipped", "report")
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ("wave", "respondent", "status", "sent_at", "completed_at")
+    list_filter = ("status", "wave")
+    exclude = ("token_nonce", "token_hash")
+    raw_id_fields = ("respondent", "response")
+
+
+@admin.register(OutgoingEmail)
+class OutgoingEmailAdmin(admin.ModelAdmin):
+    list_display = ("invitation", "sequence", "status", "due_at", "sent_at", "attempts")
+    list_filter = ("status",)
+
+
+@admin.register(Quota)
+class QuotaAdmin(admin.ModelAdmin):
+    list_display = ("wave", "name", "cap", "closed_at")
+
+
+@admin.register(ExportJob)
+class ExportJobAdmin(admin.ModelAdmin):
+    list_display = ("wave", "format", "language", "status", "progress", "created_at")
+    list_filter = ("status", "format")
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    list_display = ("survey", "url", "is_active")
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ("endpoint", "event", "status", "attempts", "last_status_code", "created_at")
+    list_filter = ("status", "event")

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import api
 
@@ -11,4 +11,6 @@ urlpatterns = [
     path("surveys/<slug:slug>/versions/<int:number>/publish/", api.VersionPublishApi.as_view(), name="version-publish"),
     path("surveys/<slug:slug>/responses/", api.ResponseListApi.as_view(), name="response-list"),
     path("surveys/<slug:slug>/responses/<uuid:instance_id>/", api.ResponseDetailApi.as_view(), name="response-detail"),
+    path("", include("surveys.urls_admin")),
+    path("", include("surveys.urls_invitations")),
 ]

@@ -14,12 +14,12 @@ from django.utils.text import slugify
 
 from accounts.models import User
 
-from .answers import validate_answers
-from .instrument import Problem
-from .models import Response, Survey, SurveyVersion, Wave, content_digest
-from .selectors import forget_published_versions
-from .versioning import changes, incompatibilities
-from .xlsform import ImportReport, import_report
+from ..answers import validate_answers
+from ..instrument import Problem
+from ..models import Response, Survey, SurveyVersion, Wave, content_digest
+from ..selectors import forget_published_versions
+from ..versioning import changes, incompatibilities
+from ..xlsform import ImportReport, import_report
 
 
 class PublishRefused(Exception):

@@ -8,7 +8,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .instrument import Instrument, instrument_for
+from ..instrument import Instrument, instrument_for
 
 
 def content_digest(content: Any) -> str:
@@ -21,6 +21,14 @@ class Survey(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
+    programme = models.ForeignKey(
+        "accounts.Programme",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="surveys",
+        help_text="Administrators of this programme manage the survey; none: superusers only.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -86,6 +94,10 @@ class SurveyVersion(models.Model):
         return instrument_for(self.content_hash, self.content)
 
 
+def default_reminder_days() -> list[int]:
+    return [3, 7, 14]
+
+
 class Wave(models.Model):
     """One fielding of a published version, to a panel or by public link."""
 
@@ -96,6 +108,29 @@ class Wave(models.Model):
     opens_at = models.DateTimeField(default=timezone.now)
     closes_at = models.DateTimeField(null=True, blank=True)
     is_public = models.BooleanField(default=False, help_text="Anyone with the link may answer.")
+    panel = models.ForeignKey(
+        "surveys.Panel",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="waves",
+        help_text="Invited respondents; none for a public-link-only wave.",
+    )
+    reminder_days = models.JSONField(
+        default=default_reminder_days, blank=True, help_text="Days after the invitation to remind, e.g. [3, 7, 14]."
+    )
+    email_templates = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Per language: {"kk": {"subject": "...", "body": "..."}}; the platform\'s text where missing.',
+    )
+    prefill_fields = models.JSONField(
+        default=list, blank=True, help_text="Fields carried forward from the respondent's last complete response."
+    )
+    send_rate_per_minute = models.PositiveIntegerField(default=600, help_text="Throttle for invitation mail.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -143,6 +178,10 @@ class Response(models.Model):
     answers = models.JSONField(default=dict)
     content_hash = models.CharField(max_length=64)
     language = models.CharField(max_length=16, blank=True)
+    # Where the respondent stopped (a page index) and, for answers given through a
+    # link rather than an account, the hash of the secret that reopens them.
+    last_page = models.PositiveIntegerField(default=0)
+    resume_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)

@@ -1,0 +1,24 @@
+from .core import Response, Survey, SurveyVersion, Wave, content_digest, default_reminder_days
+from .exports import ExportJob
+from .invitations import Invitation, OutgoingEmail, Quota
+from .panels import Panel, PanelImport, PanelMember, Respondent
+from .webhooks import WebhookDelivery, WebhookEndpoint
+
+__all__ = [
+    "ExportJob",
+    "Invitation",
+    "OutgoingEmail",
+    "Panel",
+    "PanelImport",
+    "PanelMember",
+    "Quota",
+    "Respondent",
+    "Response",
+    "Survey",
+    "SurveyVersion",
+    "Wave",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "content_digest",
+    "default_reminder_days",
+]

@@ -1,0 +1,77 @@
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class Respondent(models.Model):
+    """Someone who can be invited: an address, a language, ids from other systems."""
+
+    email = models.EmailField(max_length=254)
+    name = models.CharField(max_length=200, blank=True)
+    preferred_language = models.CharField(
+        max_length=8, choices=[("kk", "Қазақша"), ("ru", "Русский"), ("en", "English")], default="kk"
+    )
+    external_ids = models.JSONField(default=dict, blank=True, help_text='e.g. {"bolashak_id": "B-2014-0031"}')
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="respondents"
+    )
+    # One-click opt-out: honoured for every wave from then on.
+    opted_out_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [models.UniqueConstraint(Lower("email"), name="respondent_unique_email")]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class Panel(models.Model):
+    """A list of respondents (a cohort, a programme's alumni) that waves invite."""
+
+    slug = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    programme = models.ForeignKey(
+        "accounts.Programme", null=True, blank=True, on_delete=models.PROTECT, related_name="panels"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PanelMember(models.Model):
+    panel = models.ForeignKey(Panel, on_delete=models.CASCADE, related_name="members")
+    respondent = models.ForeignKey(Respondent, on_delete=models.CASCADE, related_name="memberships")
+    attributes = models.JSONField(default=dict, blank=True, help_text="Columns of the import, for breakdowns.")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["panel", "respondent"], name="panelmember_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.panel.slug}: {self.respondent.email}"
+
+
+class PanelImport(models.Model):
+    """One upload of respondents into a panel, with its per-row report."""
+
+    panel = models.ForeignKey(Panel, on_delete=models.CASCADE, related_name="imports")
+    filename = models.CharField(max_length=255)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    added = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    report = models.JSONField(default=list, help_text='[{"row": 7, "status": "skipped", "reason": "bad email"}]')
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.panel.slug} {self.filename}"

@@ -1,0 +1,3 @@
+"""Respondent pages (server-rendered)."""
+
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""Server-rendered pages: respondents' pages and staff screens, one module per area."""
