@@ -37,6 +37,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/python manage.py translation_report --strict --shipped-only
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .

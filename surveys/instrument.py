@@ -187,6 +187,7 @@ class Instrument:
     pages: list[Page]
     choice_lists: dict[str, list[Choice]]
     notes: list[Problem]
+    titles: dict[str, str] = field(default_factory=dict)
     relevance: dict[str, list[Expression]] = field(default_factory=dict)
     looks_ahead: bool = False
 
@@ -201,6 +202,10 @@ class Instrument:
             self.relevance[name] = [expr for expr in exprs if expr is not item.calculation]
             if any(position.get(ref, -1) >= index for expr in exprs for ref in expr.refs):
                 self.looks_ahead = True
+
+    def title_in(self, language: str | None) -> str:
+        """The form's title in a language (settings columns `form_title::<language>`)."""
+        return self.text(self.titles, language) or self.title
 
     def text(self, texts: dict[str, str], language: str | None) -> str:
         """A label or message in `language`, falling back to the default language."""
@@ -301,6 +306,11 @@ class _Compiler:
             pages=self.pages,
             choice_lists=self.choice_lists,
             notes=self.notes,
+            titles={
+                language_of(split_column(key)[1] or ""): str(value)
+                for key, value in self.settings.items()
+                if split_column(key)[0] == "form_title" and split_column(key)[1] and value
+            },
         )
 
     def check_lengths(self) -> None:

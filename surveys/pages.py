@@ -1,0 +1,234 @@
+"""Respondent pages as data: which pages apply, what each question shows, what a form posted.
+
+Pure functions over a compiled instrument and a dict of answers (no database),
+shared by the server-rendered pages and by the JSON check the pages' script
+calls, so relevance is decided by the same interpreter everywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.http import QueryDict
+
+from .answers import validate_answers
+from .expressions import Context, ExpressionError, to_string
+from .instrument import Field, Instrument
+
+MANY_CHOICES = 12  # more options than this: a drop-down list instead of radio buttons
+
+
+@dataclass
+class Option:
+    value: str
+    label: str
+    checked: bool = False
+    rank: str = ""
+
+
+@dataclass
+class Question:
+    name: str
+    type: str
+    label: str
+    hint: str
+    required: bool
+    visible: bool
+    value: Any
+    error: str = ""
+    options: list[Option] = field(default_factory=list)
+    widget: str = "text"
+    prefilled: bool = False
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Section:
+    """A run of questions on a page: a plain block, or a matrix (rows sharing one scale)."""
+
+    name: str
+    label: str
+    is_matrix: bool
+    visible: bool
+    questions: list[Question]
+    scale: list[Option] = field(default_factory=list)
+
+
+def relevant_fields(instrument: Instrument, answers: dict[str, Any], today: dt.date) -> set[str]:
+    """Names of the questions relevant under these answers (the server's own rules)."""
+    values = dict(answers)
+    relevant: set[str] = set()
+    for item in instrument.fields.values():
+        try:
+            ok = all(expr.test(Context(values=values, today=today)) for expr in instrument.relevance_chain(item))
+        except ExpressionError:
+            ok = True
+        if ok:
+            relevant.add(item.name)
+        else:
+            values[item.name] = None
+    return relevant
+
+
+def shown_fields(instrument: Instrument, page_index: int) -> list[Field]:
+    page = instrument.pages[page_index]
+    return [instrument.fields[name] for name in page.fields if instrument.fields[name].type != "calculate"]
+
+
+def applicable_pages(instrument: Instrument, answers: dict[str, Any], today: dt.date) -> list[int]:
+    """Indexes of pages with at least one relevant question that takes an answer or shows a note."""
+    relevant = relevant_fields(instrument, answers, today)
+    return [
+        index for index in range(len(instrument.pages)) if any(f.name in relevant for f in shown_fields(instrument, index))
+    ]
+
+
+def page_answers(instrument: Instrument, page_index: int, data: QueryDict) -> dict[str, Any]:
+    """The answers a page's form posted, as the API would receive them ('' means no answer)."""
+    answers: dict[str, Any] = {}
+    for item in shown_fields(instrument, page_index):
+        if not item.takes_answer:
+            continue
+        if item.type == "select_multiple":
+            answers[item.name] = [v for v in data.getlist(item.name) if v]
+        elif item.type == "rank":
+            answers[item.name] = _ranking(instrument, item, data)
+        else:
+            answers[item.name] = data.get(item.name, "").strip()
+    return answers
+
+
+def _ranking(instrument: Instrument, item: Field, data: QueryDict) -> list[str] | str:
+    ranks = {c.name: data.get(f"{item.name}__rank__{c.name}", "").strip() for c in instrument.choices_for(item)}
+    if not any(ranks.values()):
+        return ""
+    try:
+        return [name for name, _ in sorted(ranks.items(), key=lambda kv: int(kv[1]))]
+    except ValueError:
+        return ["?"]  # not numbers: reported by validation as an invalid ranking
+
+
+def merge(stored: dict[str, Any], posted: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(stored)
+    for name, value in posted.items():
+        if value in ("", [], None):
+            merged.pop(name, None)
+        else:
+            merged[name] = value
+    return merged
+
+
+def page_errors(instrument: Instrument, page_index: int, answers: dict[str, Any], *, required: bool,
+                language: str, today: dt.date) -> dict[str, str]:
+    """Errors of one page's questions (required answers only when moving on)."""
+    outcome = validate_answers(instrument, answers, complete=required, language=language, today=today)
+    on_page = {f.name for f in shown_fields(instrument, page_index)}
+    return {name: message for name, message in outcome.errors.items() if name in on_page}
+
+
+def build_sections(
+    instrument: Instrument,
+    page_index: int,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    language: str,
+    today: dt.date,
+    prefilled: set[str] = frozenset(),  # type: ignore[assignment]
+) -> list[Section]:
+    """What the page template renders: sections of questions with labels, options and state."""
+    relevant = relevant_fields(instrument, _typed_for_relevance(instrument, values, today), today)
+    sections: list[Section] = []
+    current_group = None
+    for item in shown_fields(instrument, page_index):
+        group_name = item.groups[-1] if item.groups else None
+        group = instrument.groups.get(group_name) if group_name else None
+        if group is not None and group.is_matrix:
+            if current_group != group_name:
+                scale = [Option(c.name, instrument.text(c.labels, language)) for c in instrument.choices_for(item)]
+                label = instrument.text(group.labels, language)
+                sections.append(Section(group_name, label, True, True, [], scale))
+                current_group = group_name
+        elif not sections or sections[-1].is_matrix:
+            sections.append(Section("", "", False, True, []))
+            current_group = None
+        question = _question(instrument, item, values, errors, language, item.name in relevant, prefilled)
+        sections[-1].questions.append(question)
+    for section in sections:
+        section.visible = any(q.visible for q in section.questions)
+    return sections
+
+
+def _typed_for_relevance(instrument: Instrument, values: dict[str, Any], today: dt.date) -> dict[str, Any]:
+    # Typed, valid answers only: relevance reads numbers as numbers, and an answer
+    # still being corrected does not open or close other questions.
+    return validate_answers(instrument, values, complete=False, language=None, today=today).answers
+
+
+def _question(instrument: Instrument, item: Field, values: dict[str, Any], errors: dict[str, str], language: str,
+              visible: bool, prefilled: set[str]) -> Question:
+    value = values.get(item.name, "")
+    question = Question(
+        name=item.name,
+        type=item.type,
+        label=instrument.text(item.labels, language),
+        hint=instrument.text(item.hints, language),
+        required=item.required or item.required_if is not None,
+        visible=visible,
+        value=value,
+        error=errors.get(item.name, ""),
+        prefilled=item.name in prefilled,
+    )
+    choices = instrument.choices_for(item)
+    selected = set(value) if isinstance(value, list) else {to_string(value)}
+    if item.type == "rank":
+        order = value if isinstance(value, list) else []
+        question.options = [
+            Option(c.name, instrument.text(c.labels, language), rank=str(order.index(c.name) + 1) if c.name in order else "")
+            for c in choices
+        ]
+    elif choices:
+        question.options = [Option(c.name, instrument.text(c.labels, language), c.name in selected) for c in choices]
+        if item.type == "country":
+            question.options.sort(key=lambda o: o.label)
+    question.widget = _widget(item, len(question.options))
+    if item.type == "range":
+        start, end, step = (item.parameters[k] for k in ("start", "end", "step"))
+        steps = int(round((end - start) / step)) + 1
+        if 0 < steps <= 11:
+            question.options = [
+                Option(_plain(start + i * step), _plain(start + i * step), _plain(start + i * step) == to_string(value))
+                for i in range(steps)
+            ]
+            question.widget = "radio"
+        else:
+            question.attrs = {"min": _plain(min(start, end)), "max": _plain(max(start, end)), "step": _plain(step)}
+    return question
+
+
+def _widget(item: Field, option_count: int) -> str:
+    if item.type == "note":
+        return "note"
+    if item.type == "select_multiple":
+        return "checkbox"
+    if item.type == "rank":
+        return "rank"
+    if item.type in ("select_one", "country"):
+        minimal = "minimal" in item.appearance.split()
+        return "dropdown" if item.type == "country" or minimal or option_count > MANY_CHOICES else "radio"
+    if item.type == "integer":
+        return "integer"
+    if item.type == "decimal":
+        return "decimal"
+    if item.type in ("date", "time"):
+        return item.type
+    if item.type == "datetime":
+        return "datetime-local"
+    if item.type == "text" and "multiline" in item.appearance.split():
+        return "textarea"
+    return "text"
+
+
+def _plain(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)

@@ -1,0 +1,248 @@
+"""The respondent's side of a wave: opening a link, saving each page, submitting.
+
+Answers are saved on every page change (and by the page script while typing), so
+a closed browser or a dropped connection loses at most the edits of the current
+page. A link's secret identifies the response: the invitation link for invited
+respondents, a resume link for public-link respondents.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from ..answers import validate_answers
+from ..models import Invitation, OutgoingEmail, Quota, Response, Wave, content_digest
+from ..pages import applicable_pages, merge, page_errors, shown_fields
+from ..tokens import looks_like_token, new_resume_token, token_hash
+
+
+@dataclass
+class Handle:
+    """What a link opens: the wave, the response and, for invited respondents, the invitation."""
+
+    wave: Wave
+    response: Response
+    invitation: Invitation | None
+    token: str
+    kind: str  # "i" (invitation link) or "r" (resume link)
+
+
+@dataclass
+class PageResult:
+    errors: dict[str, str] = field(default_factory=dict)
+    page: int = 0
+    completed: bool = False
+    quota_full: bool = False
+    saved: bool = True
+
+
+def invitation_open(*, token: str) -> Handle | None:
+    """The response behind an invitation link, created (and prefilled) on first use."""
+    if not looks_like_token(token):
+        return None
+    invitation = (
+        Invitation.objects.select_related("wave__version__survey", "respondent")
+        .filter(token_hash=token_hash(token))
+        .first()
+    )
+    if invitation is None:
+        return None
+    if invitation.response_id is None or invitation.status in (Invitation.Status.PENDING, Invitation.Status.SENT):
+        with transaction.atomic():
+            # Row lock: two tabs opening the same link at once create one response.
+            invitation = Invitation.objects.select_for_update().select_related(
+                "wave__version__survey", "respondent"
+            ).get(pk=invitation.pk)
+            now = timezone.now()
+            if invitation.response_id is None:
+                invitation.response = _new_response(invitation.wave, invitation.language, invitation=invitation)
+            if invitation.status in (Invitation.Status.PENDING, Invitation.Status.SENT):
+                invitation.status, invitation.opened_at = Invitation.Status.OPENED, now
+            invitation.save(update_fields=["response", "status", "opened_at"])
+    response = Response.objects.select_related("version", "wave").get(pk=invitation.response_id)
+    return Handle(invitation.wave, response, invitation, token, "i")
+
+
+def resume_open(*, token: str) -> Handle | None:
+    if not looks_like_token(token):
+        return None
+    response = (
+        Response.objects.select_related("version", "wave__version__survey")
+        .filter(resume_token_hash=token_hash(token), wave__isnull=False)
+        .first()
+    )
+    if response is None:
+        return None
+    return Handle(response.wave, response, None, token, "r")
+
+
+def public_start(*, wave: Wave, language: str) -> Handle:
+    """A new response on a public link, with the secret of its resume link."""
+    token = new_resume_token()
+    response = _new_response(wave, language, resume_token=token)
+    return Handle(wave, response, None, token, "r")
+
+
+def _new_response(wave: Wave, language: str, *, invitation: Invitation | None = None,
+                  resume_token: str = "") -> Response:
+    answers = _prefill(wave, invitation) if invitation is not None else {}
+    respondent_user = invitation.respondent.user if invitation is not None else None
+    return Response.objects.create(
+        survey=wave.survey,
+        version=wave.version,
+        wave=wave,
+        respondent=respondent_user,
+        instance_id=uuid.uuid4(),
+        status=Response.Status.PARTIAL,
+        answers=answers,
+        content_hash=_digest(wave, Response.Status.PARTIAL, answers),
+        language=language,
+        resume_token_hash=token_hash(resume_token) if resume_token else "",
+    )
+
+
+def _prefill(wave: Wave, invitation: Invitation) -> dict[str, Any]:
+    """Selected answers from the respondent's last complete response to this survey (another wave)."""
+    if not wave.prefill_fields:
+        return {}
+    previous = (
+        Response.objects.filter(
+            invitation__respondent_id=invitation.respondent_id, survey_id=wave.survey_id,
+            status=Response.Status.COMPLETE,
+        )
+        .exclude(wave=wave)
+        .order_by("-submitted_at")
+        .first()
+    )
+    if previous is None:
+        return {}
+    carried = {name: previous.answers[name] for name in wave.prefill_fields if name in previous.answers}
+    # Only what is still valid under this wave's version survives.
+    outcome = validate_answers(wave.version.instrument, carried, complete=False, language=None,
+                               today=timezone.localdate())
+    return outcome.answers
+
+
+def prefilled_fields(handle: Handle) -> set[str]:
+    return {name for name in handle.wave.prefill_fields if name in handle.response.answers}
+
+
+def _digest(wave: Wave, status: str, answers: dict[str, Any]) -> str:
+    return content_digest({"version": wave.version_id, "wave": wave.pk, "status": status, "answers": answers})
+
+
+def page_save(*, handle: Handle, page: int, posted: dict[str, Any], language: str, action: str) -> PageResult:
+    """Save a page's answers and move: action is "stay", "back", "next" or "finish".
+
+    Valid answers are always saved, even when others on the page are not (those
+    come back with their messages); moving on needs the page's required answers.
+    """
+    response, wave = handle.response, handle.wave
+    instrument = wave.version.instrument
+    today = timezone.localdate()
+    merged = merge(response.answers, posted)
+    moving_on = action in ("next", "finish")
+    errors = page_errors(instrument, page, merged, required=moving_on, language=language, today=today)
+    saveable = {name: value for name, value in merged.items() if name not in errors}
+    cleaned = validate_answers(instrument, saveable, complete=False, language=language, today=today).answers
+    _store(handle, cleaned, language, page)
+    if errors:
+        return PageResult(errors=errors, page=page)
+    pages = applicable_pages(instrument, cleaned, today)
+    if action == "back":
+        earlier = [p for p in pages if p < page]
+        return PageResult(page=earlier[-1] if earlier else (pages[0] if pages else 0))
+    if action == "next":
+        later = [p for p in pages if p > page]
+        if later:
+            _store(handle, cleaned, language, later[0])
+            return PageResult(page=later[0])
+    if action in ("next", "finish"):
+        return _finish(handle, cleaned, language, pages)
+    return PageResult(page=page)
+
+
+def _store(handle: Handle, answers: dict[str, Any], language: str, page: int) -> None:
+    response = handle.response
+    if response.status == Response.Status.COMPLETE:
+        return
+    response.answers = answers
+    response.language = language
+    response.last_page = page
+    response.content_hash = _digest(handle.wave, Response.Status.PARTIAL, answers)
+    response.save(update_fields=["answers", "language", "last_page", "content_hash", "updated_at"])
+    invitation = handle.invitation
+    if invitation is not None and answers and invitation.status == Invitation.Status.OPENED:
+        Invitation.objects.filter(pk=invitation.pk, status=Invitation.Status.OPENED).update(
+            status=Invitation.Status.PARTIAL
+        )
+        invitation.status = Invitation.Status.PARTIAL
+
+
+def _finish(handle: Handle, answers: dict[str, Any], language: str, pages: list[int]) -> PageResult:
+    instrument = handle.wave.version.instrument
+    today = timezone.localdate()
+    outcome = validate_answers(instrument, answers, complete=True, language=language, today=today)
+    if outcome.errors:
+        first = next(
+            (p for p in pages if any(f.name in outcome.errors for f in shown_fields(instrument, p))),
+            pages[0] if pages else 0,
+        )
+        on_page = {f.name for f in shown_fields(instrument, first)}
+        return PageResult(errors={k: v for k, v in outcome.errors.items() if k in on_page}, page=first)
+    with transaction.atomic():
+        if not _quotas_allow(handle.wave, outcome.answers):
+            return PageResult(page=handle.response.last_page, quota_full=True)
+        _complete(handle, outcome.answers, language)
+    return PageResult(completed=True, page=handle.response.last_page)
+
+
+def _quotas_allow(wave: Wave, answers: dict[str, Any]) -> bool:
+    """Whether this response fits every quota cell it falls in; closes cells that fill up.
+
+    The quota rows are locked for the count and the completion, so two respondents
+    finishing at once cannot both take the last place in a cell.
+    """
+    for quota in Quota.objects.select_for_update().filter(wave=wave).order_by("pk"):
+        conditions = quota.conditions or {}
+        if not all(answers.get(name) == value for name, value in conditions.items()):
+            continue
+        if quota.closed_at is not None:
+            return False
+        filled = Response.objects.filter(
+            wave=wave, status=Response.Status.COMPLETE, **{f"answers__{k}": v for k, v in conditions.items()}
+        ).count()
+        if filled >= quota.cap:
+            Quota.objects.filter(pk=quota.pk).update(closed_at=timezone.now())
+            return False
+        if filled + 1 >= quota.cap:
+            Quota.objects.filter(pk=quota.pk).update(closed_at=timezone.now())
+    return True
+
+
+def _complete(handle: Handle, answers: dict[str, Any], language: str) -> None:
+    now = timezone.now()
+    response = handle.response
+    response.answers = answers
+    response.status = Response.Status.COMPLETE
+    response.submitted_at = now
+    response.language = language
+    response.content_hash = _digest(handle.wave, Response.Status.COMPLETE, answers)
+    response.save()
+    invitation = handle.invitation
+    if invitation is not None:
+        Invitation.objects.filter(pk=invitation.pk).update(status=Invitation.Status.COMPLETE, completed_at=now)
+        invitation.status = Invitation.Status.COMPLETE
+        # No reminders after completion.
+        OutgoingEmail.objects.filter(invitation=invitation, status=OutgoingEmail.Status.PENDING).update(
+            status=OutgoingEmail.Status.CANCELLED
+        )
+
+
+def consented_to_registry(response: Response) -> bool:
+    return response.answers.get("consent_registry") == "yes"

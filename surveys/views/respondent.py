@@ -1,0 +1,202 @@
+"""Respondent pages: one page per group, in kk, ru or en, saved on every page change."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from ..models import Response, Wave
+from ..pages import applicable_pages, build_sections, merge, page_answers, relevant_fields
+from ..services import respondent as flow
+from ..services.respondent import Handle
+
+LANGUAGE_NAMES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
+ACTIONS = {"next", "back", "finish", "stay"}
+RESUME_COOKIE = "kelu_resume_{}"
+RESUME_COOKIE_AGE = 90 * 24 * 3600
+
+
+def _open(kind: str, token: str) -> Handle:
+    handle = flow.invitation_open(token=token) if kind == "i" else flow.resume_open(token=token)
+    if handle is None:
+        raise Http404(_("This link is not valid. Check that you copied all of it."))
+    return handle
+
+
+def _languages(handle: Handle) -> list[tuple[str, str]]:
+    available = handle.wave.version.instrument.languages
+    return [(code, LANGUAGE_NAMES[code]) for code in LANGUAGE_NAMES if code in available]
+
+
+def _language(request: HttpRequest, handle: Handle) -> str:
+    offered = {code for code, _ in _languages(handle)}
+    for candidate in (
+        request.POST.get("lang"),
+        request.GET.get("lang"),
+        handle.response.language,
+        handle.invitation.language if handle.invitation else None,
+        translation.get_language_from_request(request),
+        handle.wave.version.default_language,
+    ):
+        if candidate in offered:
+            return candidate
+    return next(iter(offered), "kk")
+
+
+def _base_context(request: HttpRequest, handle: Handle, language: str) -> dict:
+    instrument = handle.wave.version.instrument
+    return {
+        "handle": handle,
+        "title": instrument.title_in(language) or handle.wave.survey.title,
+        "language": language,
+        "languages": _languages(handle),
+        "page_url": reverse(f"respondent-page-{handle.kind}", args=[handle.token]),
+        "resume_url": request.build_absolute_uri(reverse("respondent-page-r", args=[handle.token]))
+        if handle.kind == "r"
+        else "",
+    }
+
+
+@require_http_methods(["GET", "POST"])
+def page(request: HttpRequest, kind: str, token: str) -> HttpResponse:
+    handle = _open(kind, token)
+    language = _language(request, handle)
+    with translation.override(language):
+        if handle.response.status == Response.Status.COMPLETE:
+            return redirect(f"respondent-done-{kind}", token=token)
+        if not handle.wave.is_open():
+            return render(request, "surveys/respondent/closed.html", _base_context(request, handle, language))
+        if request.method == "POST":
+            return _post(request, handle, language)
+        return _get(request, handle, language)
+
+
+def _get(request: HttpRequest, handle: Handle, language: str) -> HttpResponse:
+    instrument = handle.wave.version.instrument
+    today = timezone.localdate()
+    pages = applicable_pages(instrument, handle.response.answers, today) or [0]
+    wanted = request.GET.get("page", "")
+    index = int(wanted) if wanted.isdecimal() and int(wanted) in pages else handle.response.last_page
+    if index not in pages:
+        index = pages[0]
+    if request.GET.get("lang") and request.GET["lang"] != handle.response.language:
+        Response.objects.filter(pk=handle.response.pk).update(language=language)
+    return _render_page(request, handle, language, index, handle.response.answers, {})
+
+
+def _post(request: HttpRequest, handle: Handle, language: str) -> HttpResponse:
+    instrument = handle.wave.version.instrument
+    raw_page = request.POST.get("page", "")
+    if not raw_page.isdecimal() or int(raw_page) >= len(instrument.pages):
+        return redirect(f"respondent-page-{handle.kind}", token=handle.token)
+    index = int(raw_page)
+    action = request.POST.get("action", "stay")
+    if request.POST.get("lang"):
+        action = "stay"  # a language switch saves the page and shows it again
+    if action not in ACTIONS:
+        action = "stay"
+    posted = page_answers(instrument, index, request.POST)
+    result = flow.page_save(handle=handle, page=index, posted=posted, language=language, action=action)
+    if result.completed:
+        return redirect(f"respondent-done-{handle.kind}", token=handle.token)
+    if result.quota_full:
+        return render(request, "surveys/respondent/quota_full.html", _base_context(request, handle, language))
+    if result.errors:
+        shown = merge(handle.response.answers, posted)
+        return _render_page(request, handle, language, result.page, shown, result.errors, status=400)
+    url = reverse(f"respondent-page-{handle.kind}", args=[handle.token])
+    return redirect(f"{url}?page={result.page}&lang={language}")
+
+
+def _render_page(request: HttpRequest, handle: Handle, language: str, index: int, values: dict,
+                 errors: dict, status: int = 200) -> HttpResponse:
+    instrument = handle.wave.version.instrument
+    today = timezone.localdate()
+    pages = applicable_pages(instrument, handle.response.answers, today) or [index]
+    if index not in pages:
+        pages = sorted({*pages, index})
+    position = pages.index(index)
+    group = instrument.pages[index].group
+    context = {
+        **_base_context(request, handle, language),
+        "page": index,
+        "page_title": instrument.text(instrument.groups[group].labels, language) if group else "",
+        "sections": build_sections(instrument, index, values, errors, language, today, flow.prefilled_fields(handle)),
+        "errors": errors,
+        "position": position + 1,
+        "page_count": len(pages),
+        "percent": round(100 * position / len(pages)),
+        "is_first": position == 0,
+        "is_last": position == len(pages) - 1,
+        "save_url": reverse(f"respondent-save-{handle.kind}", args=[handle.token]),
+    }
+    return render(request, "surveys/respondent/page.html", context, status=status)
+
+
+@require_POST
+def save(request: HttpRequest, kind: str, token: str) -> JsonResponse:
+    """The page script's autosave and relevance check: saves valid answers, returns what to show."""
+    handle = _open(kind, token)
+    language = _language(request, handle)
+    if handle.response.status == Response.Status.COMPLETE or not handle.wave.is_open():
+        return JsonResponse({"saved": False, "reason": "closed"}, status=409)
+    instrument = handle.wave.version.instrument
+    raw_page = request.POST.get("page", "")
+    if not raw_page.isdecimal() or int(raw_page) >= len(instrument.pages):
+        return JsonResponse({"saved": False, "reason": "page"}, status=400)
+    with translation.override(language):
+        posted = page_answers(instrument, int(raw_page), request.POST)
+        result = flow.page_save(handle=handle, page=int(raw_page), posted=posted, language=language, action="stay")
+    visible = relevant_fields(instrument, handle.response.answers, timezone.localdate())
+    return JsonResponse({"saved": True, "errors": result.errors, "visible": sorted(visible)})
+
+
+def done(request: HttpRequest, kind: str, token: str) -> HttpResponse:
+    handle = _open(kind, token)
+    language = _language(request, handle)
+    with translation.override(language):
+        if handle.response.status != Response.Status.COMPLETE:
+            return redirect(f"respondent-page-{kind}", token=token)
+        context = {
+            **_base_context(request, handle, language),
+            "registry_invited": flow.consented_to_registry(handle.response),
+            "registry_url": _registry_url(),
+        }
+        return render(request, "surveys/respondent/done.html", context)
+
+
+def _registry_url() -> str:
+    try:
+        return reverse("diaspora-join")
+    except NoReverseMatch:
+        return ""
+
+
+@require_http_methods(["GET", "POST"])
+def public_start(request: HttpRequest, slug: str) -> HttpResponse:
+    wave = get_object_or_404(Wave.objects.select_related("version__survey"), slug=slug, is_public=True)
+    cookie = RESUME_COOKIE.format(wave.pk)
+    earlier = flow.resume_open(token=request.COOKIES.get(cookie, ""))
+    if earlier is not None and earlier.wave.pk == wave.pk:
+        return redirect("respondent-page-r", token=earlier.token)
+    instrument = wave.version.instrument
+    offered = [(c, n) for c, n in LANGUAGE_NAMES.items() if c in instrument.languages]
+    language = next(
+        (c for c in (request.POST.get("lang"), request.GET.get("lang"), translation.get_language_from_request(request),
+                     wave.version.default_language) if c in dict(offered)),
+        offered[0][0] if offered else "kk",
+    )
+    with translation.override(language):
+        context = {"wave": wave, "title": instrument.title_in(language) or wave.survey.title, "language": language,
+                   "languages": offered, "is_open": wave.is_open()}
+        if request.method == "GET" or not wave.is_open() or request.POST.get("action") != "start":
+            return render(request, "surveys/respondent/start.html", context, status=200 if wave.is_open() else 410)
+        handle = flow.public_start(wave=wave, language=language)
+    reply = redirect("respondent-page-r", token=handle.token)
+    reply.set_cookie(cookie, handle.token, max_age=RESUME_COOKIE_AGE, httponly=True, samesite="Lax",
+                     secure=request.is_secure())
+    return reply
