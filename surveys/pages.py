@@ -81,7 +81,9 @@ def applicable_pages(instrument: Instrument, answers: dict[str, Any], today: dt.
     """Indexes of pages with at least one relevant question that takes an answer or shows a note."""
     relevant = relevant_fields(instrument, answers, today)
     return [
-        index for index in range(len(instrument.pages)) if any(f.name in relevant for f in shown_fields(instrument, index))
+        index
+        for index in range(len(instrument.pages))
+        if any(f.name in relevant for f in shown_fields(instrument, index))
     ]
 
 
@@ -120,8 +122,9 @@ def merge(stored: dict[str, Any], posted: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def page_errors(instrument: Instrument, page_index: int, answers: dict[str, Any], *, required: bool,
-                language: str, today: dt.date) -> dict[str, str]:
+def page_errors(
+    instrument: Instrument, page_index: int, answers: dict[str, Any], *, required: bool, language: str, today: dt.date
+) -> dict[str, str]:
     """Errors of one page's questions (required answers only when moving on)."""
     outcome = validate_answers(instrument, answers, complete=required, language=language, today=today)
     on_page = {f.name for f in shown_fields(instrument, page_index)}
@@ -166,8 +169,15 @@ def _typed_for_relevance(instrument: Instrument, values: dict[str, Any], today: 
     return validate_answers(instrument, values, complete=False, language=None, today=today).answers
 
 
-def _question(instrument: Instrument, item: Field, values: dict[str, Any], errors: dict[str, str], language: str,
-              visible: bool, prefilled: set[str]) -> Question:
+def _question(
+    instrument: Instrument,
+    item: Field,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    language: str,
+    visible: bool,
+    prefilled: set[str],
+) -> Question:
     value = values.get(item.name, "")
     question = Question(
         name=item.name,
@@ -185,7 +195,11 @@ def _question(instrument: Instrument, item: Field, values: dict[str, Any], error
     if item.type == "rank":
         order = value if isinstance(value, list) else []
         question.options = [
-            Option(c.name, instrument.text(c.labels, language), rank=str(order.index(c.name) + 1) if c.name in order else "")
+            Option(
+                c.name,
+                instrument.text(c.labels, language),
+                rank=str(order.index(c.name) + 1) if c.name in order else "",
+            )
             for c in choices
         ]
     elif choices:

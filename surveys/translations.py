@@ -9,7 +9,9 @@ from pathlib import Path
 from .instrument import Instrument
 
 LANGUAGES = ("kk", "ru", "en")
-_ENTRY = re.compile(r'(#, fuzzy\n(?:#.*\n)*)?msgid "((?:[^"\\]|\\.)*)"\n(?:".*"\n)*msgstr "((?:[^"\\]|\\.)*)"\n((?:".*"\n)*)')
+_ENTRY = re.compile(
+    r'(#, fuzzy\n(?:#.*\n)*)?msgid "((?:[^"\\]|\\.)*)"\n(?:".*"\n)*msgstr "((?:[^"\\]|\\.)*)"\n((?:".*"\n)*)'
+)
 
 
 @dataclass

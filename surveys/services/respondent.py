@@ -55,9 +55,11 @@ def invitation_open(*, token: str) -> Handle | None:
     if invitation.response_id is None or invitation.status in (Invitation.Status.PENDING, Invitation.Status.SENT):
         with transaction.atomic():
             # Row lock: two tabs opening the same link at once create one response.
-            invitation = Invitation.objects.select_for_update().select_related(
-                "wave__version__survey", "respondent"
-            ).get(pk=invitation.pk)
+            invitation = (
+                Invitation.objects.select_for_update()
+                .select_related("wave__version__survey", "respondent")
+                .get(pk=invitation.pk)
+            )
             now = timezone.now()
             if invitation.response_id is None:
                 invitation.response = _new_response(invitation.wave, invitation.language, invitation=invitation)
@@ -88,8 +90,9 @@ def public_start(*, wave: Wave, language: str) -> Handle:
     return Handle(wave, response, None, token, "r")
 
 
-def _new_response(wave: Wave, language: str, *, invitation: Invitation | None = None,
-                  resume_token: str = "") -> Response:
+def _new_response(
+    wave: Wave, language: str, *, invitation: Invitation | None = None, resume_token: str = ""
+) -> Response:
     answers = _prefill(wave, invitation) if invitation is not None else {}
     respondent_user = invitation.respondent.user if invitation is not None else None
     return Response.objects.create(
@@ -112,7 +115,8 @@ def _prefill(wave: Wave, invitation: Invitation) -> dict[str, Any]:
         return {}
     previous = (
         Response.objects.filter(
-            invitation__respondent_id=invitation.respondent_id, survey_id=wave.survey_id,
+            invitation__respondent_id=invitation.respondent_id,
+            survey_id=wave.survey_id,
             status=Response.Status.COMPLETE,
         )
         .exclude(wave=wave)
@@ -123,8 +127,9 @@ def _prefill(wave: Wave, invitation: Invitation) -> dict[str, Any]:
         return {}
     carried = {name: previous.answers[name] for name in wave.prefill_fields if name in previous.answers}
     # Only what is still valid under this wave's version survives.
-    outcome = validate_answers(wave.version.instrument, carried, complete=False, language=None,
-                               today=timezone.localdate())
+    outcome = validate_answers(
+        wave.version.instrument, carried, complete=False, language=None, today=timezone.localdate()
+    )
     return outcome.answers
 
 

@@ -112,8 +112,9 @@ def _post(request: HttpRequest, handle: Handle, language: str) -> HttpResponse:
     return redirect(f"{url}?page={result.page}&lang={language}")
 
 
-def _render_page(request: HttpRequest, handle: Handle, language: str, index: int, values: dict,
-                 errors: dict, status: int = 200) -> HttpResponse:
+def _render_page(
+    request: HttpRequest, handle: Handle, language: str, index: int, values: dict, errors: dict, status: int = 200
+) -> HttpResponse:
     instrument = handle.wave.version.instrument
     today = timezone.localdate()
     pages = applicable_pages(instrument, handle.response.answers, today) or [index]
@@ -186,17 +187,31 @@ def public_start(request: HttpRequest, slug: str) -> HttpResponse:
     instrument = wave.version.instrument
     offered = [(c, n) for c, n in LANGUAGE_NAMES.items() if c in instrument.languages]
     language = next(
-        (c for c in (request.POST.get("lang"), request.GET.get("lang"), translation.get_language_from_request(request),
-                     wave.version.default_language) if c in dict(offered)),
+        (
+            c
+            for c in (
+                request.POST.get("lang"),
+                request.GET.get("lang"),
+                translation.get_language_from_request(request),
+                wave.version.default_language,
+            )
+            if c in dict(offered)
+        ),
         offered[0][0] if offered else "kk",
     )
     with translation.override(language):
-        context = {"wave": wave, "title": instrument.title_in(language) or wave.survey.title, "language": language,
-                   "languages": offered, "is_open": wave.is_open()}
+        context = {
+            "wave": wave,
+            "title": instrument.title_in(language) or wave.survey.title,
+            "language": language,
+            "languages": offered,
+            "is_open": wave.is_open(),
+        }
         if request.method == "GET" or not wave.is_open() or request.POST.get("action") != "start":
             return render(request, "surveys/respondent/start.html", context, status=200 if wave.is_open() else 410)
         handle = flow.public_start(wave=wave, language=language)
     reply = redirect("respondent-page-r", token=handle.token)
-    reply.set_cookie(cookie, handle.token, max_age=RESUME_COOKIE_AGE, httponly=True, samesite="Lax",
-                     secure=request.is_secure())
+    reply.set_cookie(
+        cookie, handle.token, max_age=RESUME_COOKIE_AGE, httponly=True, samesite="Lax", secure=request.is_secure()
+    )
     return reply

@@ -16,14 +16,22 @@ PHONE = {"width": 390, "height": 844}
 @pytest.fixture
 def invitation_url(live_server, graduate_version):
     panel = Panel.objects.create(slug="bolashak", name="Bolashak alumni")
-    wave = Wave.objects.create(survey=graduate_version.survey, version=graduate_version, slug="grad-2026",
-                               name="Graduates 2026", panel=panel)
+    wave = Wave.objects.create(
+        survey=graduate_version.survey, version=graduate_version, slug="grad-2026", name="Graduates 2026", panel=panel
+    )
     respondent = Respondent.objects.create(email="aigerim@example.kz", preferred_language="kk")
     PanelMember.objects.create(panel=panel, respondent=respondent, attributes={"country": "DEU"})
     nonce = new_nonce()
     token = invitation_token(nonce)
-    Invitation.objects.create(wave=wave, respondent=respondent, token_nonce=nonce, token_hash=token_hash(token),
-                              language="kk", status=Invitation.Status.SENT, sent_at=timezone.now())
+    Invitation.objects.create(
+        wave=wave,
+        respondent=respondent,
+        token_nonce=nonce,
+        token_hash=token_hash(token),
+        language="kk",
+        status=Invitation.Status.SENT,
+        sent_at=timezone.now(),
+    )
     return f"{live_server.url}/i/{token}/"
 
 
@@ -120,8 +128,12 @@ def test_the_administrator_sees_the_response(browser, live_server, invitation_ur
     respondent_client = Client()
     from tests.surveys.test_respondent_pages import answer_everything
 
-    answer_everything(respondent_client, invitation_url.replace(live_server.url, ""),
-                      Wave.objects.get().version.instrument, SAMPLE_GRADUATE_ANSWERS)
+    answer_everything(
+        respondent_client,
+        invitation_url.replace(live_server.url, ""),
+        Wave.objects.get().version.instrument,
+        SAMPLE_GRADUATE_ANSWERS,
+    )
     UserFactory(username="amina", role=Role.PROGRAMME_ADMIN, is_staff=True, is_superuser=True)
     page = browser.new_page()
     page.goto(f"{live_server.url}/admin/login/")

@@ -12,8 +12,9 @@ from surveys.tokens import invitation_token, new_nonce, token_hash
 @pytest.fixture
 def wave(graduate_version):
     panel = Panel.objects.create(slug="bolashak-2020", name="Bolashak 2020")
-    return Wave.objects.create(survey=graduate_version.survey, version=graduate_version, slug="grad-2026",
-                               name="Graduates 2026", panel=panel)
+    return Wave.objects.create(
+        survey=graduate_version.survey, version=graduate_version, slug="grad-2026", name="Graduates 2026", panel=panel
+    )
 
 
 def invite(wave, email="aigerim@example.kz", language="kk"):
@@ -21,9 +22,15 @@ def invite(wave, email="aigerim@example.kz", language="kk"):
     PanelMember.objects.get_or_create(panel=wave.panel, respondent=respondent)
     nonce = new_nonce()
     token = invitation_token(nonce)
-    invitation = Invitation.objects.create(wave=wave, respondent=respondent, token_nonce=nonce,
-                                           token_hash=token_hash(token), language=language,
-                                           status=Invitation.Status.SENT, sent_at=timezone.now())
+    invitation = Invitation.objects.create(
+        wave=wave,
+        respondent=respondent,
+        token_nonce=nonce,
+        token_hash=token_hash(token),
+        language=language,
+        status=Invitation.Status.SENT,
+        sent_at=timezone.now(),
+    )
     return invitation, f"/i/{token}/"
 
 
@@ -80,8 +87,16 @@ def test_moving_on_without_a_required_answer_shows_its_message(client, wave):
 def test_valid_answers_are_saved_even_when_another_answer_on_the_page_is_not(client, wave):
     invitation, url = invite(wave)
     client.get(url)
-    response = client.post(url, {"page": 2, "action": "next", "respondent_status": "graduated",
-                                 "departure_year": "long ago", "study_level": "master"})
+    response = client.post(
+        url,
+        {
+            "page": 2,
+            "action": "next",
+            "respondent_status": "graduated",
+            "departure_year": "long ago",
+            "study_level": "master",
+        },
+    )
     assert response.status_code == 400
     assert "long ago" in response.content.decode()  # the entry stays on the page to be corrected
     stored = Response.objects.get(pk=Invitation.objects.get(pk=invitation.pk).response_id)
@@ -91,8 +106,14 @@ def test_valid_answers_are_saved_even_when_another_answer_on_the_page_is_not(cli
 def test_relevance_skips_pages_that_do_not_apply(client, wave):
     _, url = invite(wave)
     client.get(url)
-    answers = {"respondent_status": "studying", "study_level": "master", "field_of_study": "f06_ict",
-               "programme": "bolashak", "departure_year": "2022", "expected_graduation_year": "2027"}
+    answers = {
+        "respondent_status": "studying",
+        "study_level": "master",
+        "field_of_study": "f06_ict",
+        "programme": "bolashak",
+        "departure_year": "2022",
+        "expected_graduation_year": "2027",
+    }
     response = client.post(url, {"page": 2, "action": "next", **answers})
     assert response.status_code == 302
     next_page = client.get(response["Location"]).content.decode()
@@ -144,8 +165,9 @@ def test_submitting_completes_the_response_and_the_invitation(client, wave, grad
 
 
 def test_a_public_link_starts_a_response_with_a_resume_link(client, graduate_version):
-    Wave.objects.create(survey=graduate_version.survey, version=graduate_version, slug="open", name="Open",
-                        is_public=True)
+    Wave.objects.create(
+        survey=graduate_version.survey, version=graduate_version, slug="open", name="Open", is_public=True
+    )
     assert client.get("/s/open/").status_code == 200
     started = client.post("/s/open/", {"action": "start", "lang": "en"})
     resume = started["Location"]
@@ -164,8 +186,9 @@ def test_a_closed_wave_says_so(client, wave):
 
 
 def test_a_full_quota_cell_turns_away_further_respondents(client, wave, graduate_version):
-    Quota.objects.create(wave=wave, name="Germany, Bolashak", cap=1,
-                         conditions={"country_residence": "DEU", "programme": "bolashak"})
+    Quota.objects.create(
+        wave=wave, name="Germany, Bolashak", cap=1, conditions={"country_residence": "DEU", "programme": "bolashak"}
+    )
     _, first = invite(wave, "first@example.kz")
     answer_everything(client, first, graduate_version.instrument, SAMPLE_GRADUATE_ANSWERS)
     _, second = invite(wave, "second@example.kz")
@@ -181,8 +204,14 @@ def test_a_full_quota_cell_turns_away_further_respondents(client, wave, graduate
 def test_a_new_wave_carries_selected_answers_forward(client, wave, graduate_version):
     _, url = invite(wave, "returning@example.kz")
     answer_everything(client, url, graduate_version.instrument, SAMPLE_GRADUATE_ANSWERS)
-    later = Wave.objects.create(survey=graduate_version.survey, version=graduate_version, slug="grad-2027",
-                                name="Graduates 2027", panel=wave.panel, prefill_fields=["country_residence"])
+    later = Wave.objects.create(
+        survey=graduate_version.survey,
+        version=graduate_version,
+        slug="grad-2027",
+        name="Graduates 2027",
+        panel=wave.panel,
+        prefill_fields=["country_residence"],
+    )
     _, next_url = invite(later, "returning@example.kz")
     client.get(next_url)
     html = client.get(next_url, {"page": 1, "lang": "en"}).content.decode()
