@@ -152,3 +152,24 @@ def screenshot_page(page, screenshot, name):
 
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_a_dropped_connection_keeps_the_page_and_says_its_answers_are_not_saved(browser, invitation_url, screenshot):
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.goto(invitation_url + "?lang=en")
+    next_page(page)
+    page.select_option("[name='country_residence']", "DEU")
+    page.wait_for_load_state("networkidle")
+    context.set_offline(True)
+    page.fill("[name='city_residence']", "Munich")
+    page.click("button.primary")
+    banner = page.locator("#connection")
+    banner.wait_for(state="visible")
+    assert "not saved yet" in banner.inner_text()
+    assert page.locator("[name='city_residence']").input_value() == "Munich"
+    screenshot_page(page, screenshot, "respondent-offline")
+    context.set_offline(False)
+    next_page(page)
+    assert Response.objects.get().answers["city_residence"] == "Munich"
+    context.close()
