@@ -2,6 +2,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -23,6 +24,25 @@ from .models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+
+
+class ProgrammeScoped:
+    """Admin lists and pages limited to the programmes a person administers.
+
+    Superusers see everything; other staff see objects of their programmes and
+    objects not tied to any programme. `programme_path` is the lookup from the
+    model to its programme.
+    """
+
+    programme_path = "programme"
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        path = self.programme_path
+        mine = Q(**{f"{path}__isnull": True}) | Q(**{f"{path}__in": request.user.programmes.all()})
+        return queryset.filter(mine).distinct()
 
 
 class ImportForm(forms.Form):
@@ -50,7 +70,7 @@ class VersionInline(admin.TabularInline):
 
 
 @admin.register(Survey)
-class SurveyAdmin(admin.ModelAdmin):
+class SurveyAdmin(ProgrammeScoped, admin.ModelAdmin):
     list_display = ("slug", "title", "created_at")
     search_fields = ("slug", "title")
     inlines = [VersionInline]
@@ -90,7 +110,8 @@ class SurveyAdmin(admin.ModelAdmin):
 
 
 @admin.register(SurveyVersion)
-class SurveyVersionAdmin(admin.ModelAdmin):
+class SurveyVersionAdmin(ProgrammeScoped, admin.ModelAdmin):
+    programme_path = "survey__programme"
     list_display = ("survey", "number", "label", "status", "published_at")
     list_filter = ("status",)
     readonly_fields = (
@@ -126,13 +147,15 @@ class SurveyVersionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Wave)
-class WaveAdmin(admin.ModelAdmin):
+class WaveAdmin(ProgrammeScoped, admin.ModelAdmin):
+    programme_path = "survey__programme"
     list_display = ("name", "survey", "version", "opens_at", "closes_at", "is_public")
     prepopulated_fields = {"slug": ("name",)}
 
 
 @admin.register(Response)
-class ResponseAdmin(admin.ModelAdmin):
+class ResponseAdmin(ProgrammeScoped, admin.ModelAdmin):
+    programme_path = "survey__programme"
     list_display = ("instance_id", "survey", "version", "status", "created_at")
     list_filter = ("status", "survey")
     readonly_fields = [f.name for f in Response._meta.fields]
@@ -145,7 +168,8 @@ class ResponseAdmin(admin.ModelAdmin):
 
 
 @admin.register(Respondent)
-class RespondentAdmin(admin.ModelAdmin):
+class RespondentAdmin(ProgrammeScoped, admin.ModelAdmin):
+    programme_path = "memberships__panel__programme"
     list_display = ("email", "name", "preferred_language", "opted_out_at")
     search_fields = ("email", "name")
 
@@ -157,20 +181,22 @@ class PanelMemberInline(admin.TabularInline):
 
 
 @admin.register(Panel)
-class PanelAdmin(admin.ModelAdmin):
+class PanelAdmin(ProgrammeScoped, admin.ModelAdmin):
     list_display = ("slug", "name", "programme")
     prepopulated_fields = {"slug": ("name",)}
     inlines = [PanelMemberInline]
 
 
 @admin.register(PanelImport)
-class PanelImportAdmin(admin.ModelAdmin):
+class PanelImportAdmin(ProgrammeScoped, admin.ModelAdmin):
+    programme_path = "panel__programme"
     list_display = ("panel", "filename", "added", "updated", "skipped", "created_at")
     readonly_fields = ("panel", "filename", "created_by", "created_at", "added", "updated", "skipped", "report")
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(ProgrammeScoped, admin.ModelAdmin):
+    programme_path = "wave__survey__programme"
     list_display = ("wave", "respondent", "status", "sent_at", "completed_at")
     list_filter = ("status", "wave")
     exclude = ("token_nonce", "token_hash")
@@ -178,28 +204,33 @@ class InvitationAdmin(admin.ModelAdmin):
 
 
 @admin.register(OutgoingEmail)
-class OutgoingEmailAdmin(admin.ModelAdmin):
+class OutgoingEmailAdmin(ProgrammeScoped, admin.ModelAdmin):
+    programme_path = "invitation__wave__survey__programme"
     list_display = ("invitation", "sequence", "status", "due_at", "sent_at", "attempts")
     list_filter = ("status",)
 
 
 @admin.register(Quota)
-class QuotaAdmin(admin.ModelAdmin):
+class QuotaAdmin(ProgrammeScoped, admin.ModelAdmin):
+    programme_path = "wave__survey__programme"
     list_display = ("wave", "name", "cap", "closed_at")
 
 
 @admin.register(ExportJob)
-class ExportJobAdmin(admin.ModelAdmin):
+class ExportJobAdmin(ProgrammeScoped, admin.ModelAdmin):
+    programme_path = "wave__survey__programme"
     list_display = ("wave", "format", "language", "status", "progress", "created_at")
     list_filter = ("status", "format")
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(ProgrammeScoped, admin.ModelAdmin):
+    programme_path = "survey__programme"
     list_display = ("survey", "url", "is_active")
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(ProgrammeScoped, admin.ModelAdmin):
+    programme_path = "endpoint__survey__programme"
     list_display = ("endpoint", "event", "status", "attempts", "last_status_code", "created_at")
     list_filter = ("status", "event")
