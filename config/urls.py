@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/v1/auth/token/", TokenLoginApi.as_view(), name="token-login"),
     path("api/v1/", include("surveys.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("staff/", include("surveys.urls_staff")),
     path("", include("surveys.urls_respondent")),
 ]
 

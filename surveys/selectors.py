@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from accounts.models import User
@@ -14,11 +14,15 @@ from .models import Response, Survey, SurveyVersion, Wave
 
 
 def surveys_visible_to(user: User) -> QuerySet[Survey]:
-    """Designers see every survey; others see surveys with a published version."""
+    """Superusers see every survey; designers also the drafts of their programmes' surveys and of
+    surveys without a programme; everyone else only surveys with a published version."""
     surveys = Survey.objects.all()
-    if not user.can_design_surveys:
-        surveys = surveys.filter(versions__status=SurveyVersion.Status.PUBLISHED).distinct()
-    return surveys.order_by("slug")
+    if user.is_superuser:
+        return surveys.order_by("slug")
+    visible = Q(pk__in=SurveyVersion.objects.filter(status=SurveyVersion.Status.PUBLISHED).values("survey_id"))
+    if user.can_design_surveys:
+        visible |= Q(programme__isnull=True) | Q(programme__in=user.programmes.all())
+    return surveys.filter(visible).order_by("slug")
 
 
 def survey_get(user: User, slug: str) -> Survey:

@@ -122,28 +122,30 @@ def test_a_graduate_answers_in_kazakh_stops_midway_resumes_and_submits(browser, 
     assert response.answers["departure_year"] == 2019
 
 
-def test_the_administrator_sees_the_response(browser, live_server, invitation_url, client, screenshot):
+def test_the_administrator_sees_the_response_on_the_wave_dashboard(browser, live_server, invitation_url, screenshot):
     from django.test import Client
 
-    respondent_client = Client()
+    from accounts.models import Programme
+    from surveys.models import Survey
     from tests.surveys.test_respondent_pages import answer_everything
 
+    wave = Wave.objects.get()
+    programme = Programme.objects.create(slug="bolashak", name="Bolashak")
+    Survey.objects.filter(pk=wave.survey_id).update(programme=programme)
     answer_everything(
-        respondent_client,
-        invitation_url.replace(live_server.url, ""),
-        Wave.objects.get().version.instrument,
-        SAMPLE_GRADUATE_ANSWERS,
+        Client(), invitation_url.replace(live_server.url, ""), wave.version.instrument, SAMPLE_GRADUATE_ANSWERS
     )
-    UserFactory(username="amina", role=Role.PROGRAMME_ADMIN, is_staff=True, is_superuser=True)
+    administrator = UserFactory(username="amina", role=Role.PROGRAMME_ADMIN, is_staff=True)
+    administrator.programmes.add(programme)
     page = browser.new_page()
-    page.goto(f"{live_server.url}/admin/login/")
+    page.goto(f"{live_server.url}/admin/login/?next=/staff/waves/{wave.slug}/")
     page.fill("#id_username", "amina")
     page.fill("#id_password", "correct horse battery staple")
     page.click("input[type=submit]")
-    page.goto(f"{live_server.url}/admin/surveys/invitation/")
-    page.wait_for_selector("text=aigerim@example.kz")
-    assert page.locator("td.field-status").first.inner_text() == "Complete"
-    screenshot_page(page, screenshot, "admin-invitation-complete")
+    page.wait_for_selector("#counts")
+    assert page.inner_text("[data-count=invited]") == "1"
+    assert page.inner_text("[data-count=complete]") == "1"
+    screenshot_page(page, screenshot, "staff-dashboard-after-kk-response")
     page.close()
 
 

@@ -1,0 +1,351 @@
+"""Exports of a wave's responses to CSV, XLSX and SPSS (.sav), as ExportJob rows.
+
+``export_request`` reuses a finished file when nothing changed, or creates a job and
+enqueues its build on commit; ``export_run`` claims the job with a conditional UPDATE
+and recomputes the whole file, so running it twice (a redelivered task) is harmless.
+Columns are keyed by field name across every version answered in the wave.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import logging
+import math
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files import File
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import User
+
+from ..models import ExportJob, Response, Wave
+from ..selectors_admin import MergedField, wave_fields, wave_source_hash
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 1000
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+META = ("instance_id", "version", "status", "submitted_at", "language")
+META_LABELS = {
+    "instance_id": "Response id",
+    "version": "Form version",
+    "status": "Status",
+    "submitted_at": "Submitted at",
+    "language": "Language of answers",
+}
+# Celery kills a task after CELERY_TASK_TIME_LIMIT, so a job still "processing" after
+# that long lost its worker; the redelivered task (acks_late) may claim it again.
+STALE_AFTER = dt.timedelta(seconds=getattr(settings, "CELERY_TASK_TIME_LIMIT", 3600))
+
+
+# --------------------------------------------------------------------------- pure: columns and rows
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    label: str
+    kind: str  # meta, number, string, choice (an indicator 0/1)
+    source: str | None = None  # the answer's field name
+    choice: str | None = None
+    value_labels: dict[Any, str] = field(default_factory=dict, compare=False, hash=False)
+
+
+def export_columns(fields: list[MergedField]) -> list[Column]:
+    """Metadata columns, then per field its value (select_multiple: raw text plus one 0/1 column per choice)."""
+    columns = [Column(name, META_LABELS[name], "meta") for name in META]
+    for item in fields:
+        if item.type == "select_multiple":
+            columns.append(Column(item.name, item.label, "string", item.name))
+            for choice, label in item.choices:
+                columns.append(
+                    Column(
+                        f"{item.name}__{choice}",
+                        f"{item.label}: {label}",
+                        "choice",
+                        item.name,
+                        choice,
+                        {0: "not selected", 1: "selected"},
+                    )
+                )
+        elif item.is_numeric:
+            columns.append(Column(item.name, item.label, "number", item.name))
+        elif item.type == "select_one" and item.choices and all(_is_code(name) for name, _ in item.choices):
+            # Scales coded 1..5 stay numbers, so SPSS can compute with them.
+            labels = {int(name): label for name, label in item.choices}
+            columns.append(Column(item.name, item.label, "number", item.name, value_labels=labels))
+        else:
+            labels = dict(item.choices) if item.type in {"select_one", "country"} else {}
+            columns.append(Column(item.name, item.label, "string", item.name, value_labels=labels))
+    return columns
+
+
+def _is_code(name: str) -> bool:
+    return name.isascii() and name.lstrip("-").isdecimal()
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return " ".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _number(value: Any) -> float | None:
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(number):
+        return None
+    return int(number) if number.is_integer() else number
+
+
+def _selected(value: Any) -> set[str]:
+    if isinstance(value, list):
+        return {str(v) for v in value}
+    return set(str(value).split()) if value else set()
+
+
+def export_row(meta: dict[str, Any], answers: dict[str, Any], columns: list[Column]) -> list[Any]:
+    """One response as cell values: numbers as numbers (None when missing), everything else as text."""
+    cells: list[Any] = []
+    for column in columns:
+        if column.kind == "meta":
+            cells.append(_text(meta.get(column.name)))
+            continue
+        value = answers.get(column.source)
+        if column.kind == "number":
+            cells.append(_number(value))
+        elif column.kind == "choice":
+            cells.append(None if value in (None, "", []) else int(column.choice in _selected(value)))
+        else:
+            cells.append(_text(value))
+    return cells
+
+
+def escape_formula(value: Any) -> Any:
+    """Text a spreadsheet would run as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+SPSS_RESERVED = {"ALL", "AND", "BY", "EQ", "GE", "GT", "LE", "LT", "NE", "NOT", "OR", "TO", "WITH"}
+
+
+def spss_names(names: list[str]) -> dict[str, str]:
+    """Safe, unique SPSS variable names: letters, digits and _; a letter first; at most 64 bytes."""
+    result: dict[str, str] = {}
+    taken: set[str] = set()
+    for name in names:
+        safe = re.sub(r"[^A-Za-z0-9_]", "_", name).strip("_") or "v"
+        if not safe[0].isalpha():
+            safe = "v_" + safe
+        if safe.upper() in SPSS_RESERVED:
+            safe += "_"
+        safe = safe[:64]
+        candidate, n = safe, 1
+        while candidate.lower() in taken:
+            n += 1
+            suffix = f"_{n}"
+            candidate = safe[: 64 - len(suffix)] + suffix
+        taken.add(candidate.lower())
+        result[name] = candidate
+    return result
+
+
+# --------------------------------------------------------------------------- writers
+
+
+class _Progress:
+    """Writes the percentage to the job row as chunks go by (not on every row)."""
+
+    def __init__(self, job_id: int, total: int):
+        self.job_id, self.total, self.done, self.last = job_id, max(total, 1), 0, -1
+
+    def tick(self) -> None:
+        self.done += 1
+        if self.done % CHUNK == 0:
+            percent = min(99, int(100 * self.done / self.total))
+            if percent != self.last:
+                ExportJob.objects.filter(pk=self.job_id).update(progress=percent)
+                self.last = percent
+
+
+def _rows(wave: Wave, columns: list[Column], progress: _Progress) -> Iterator[list[Any]]:
+    responses = (
+        Response.objects.filter(wave=wave)
+        .order_by("id")
+        .values_list("instance_id", "version__number", "status", "submitted_at", "language", "answers")
+    )
+    for instance_id, version, status, submitted_at, language, answers in responses.iterator(chunk_size=CHUNK):
+        meta = {
+            "instance_id": instance_id,
+            "version": version,
+            "status": status,
+            "submitted_at": submitted_at.isoformat() if submitted_at else None,
+            "language": language,
+        }
+        yield export_row(meta, answers or {}, columns)
+        progress.tick()
+
+
+def _write_csv(path: Path, columns: list[Column], rows: Iterator[list[Any]]) -> None:
+    # utf-8-sig: Excel opens Kazakh and Russian text correctly only with the BOM.
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([column.name for column in columns])
+        for row in rows:
+            writer.writerow(["" if cell is None else escape_formula(cell) for cell in row])
+
+
+def _write_xlsx(path: Path, columns: list[Column], rows: Iterator[list[Any]]) -> None:
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    book = Workbook(write_only=True)  # streams rows to disk instead of keeping cells in memory
+    sheet = book.create_sheet("responses")
+    sheet.append([column.name for column in columns])
+    for row in rows:
+        sheet.append([ILLEGAL_CHARACTERS_RE.sub("", escape_formula(c)) if isinstance(c, str) else c for c in row])
+    labels = book.create_sheet("variables")
+    labels.append(["variable", "label"])
+    for column in columns:
+        labels.append([column.name, escape_formula(column.label)])
+    book.save(path)
+
+
+def _write_sav(path: Path, columns: list[Column], rows: Iterator[list[Any]]) -> None:
+    # pyreadstat writes a whole frame at once, so values are gathered column by column
+    # (compact lists, not row objects); rows are still read from the database in chunks.
+    import pandas as pd
+    import pyreadstat
+
+    names = spss_names([column.name for column in columns])
+    data: dict[str, list[Any]] = {names[column.name]: [] for column in columns}
+    keys = [names[column.name] for column in columns]
+    for row in rows:
+        for key, cell in zip(keys, row, strict=True):
+            data[key].append(cell)
+    frame = pd.DataFrame(
+        {
+            names[c.name]: pd.Series(data[names[c.name]], dtype="float64" if c.kind in {"number", "choice"} else object)
+            for c in columns
+        }
+    )
+    pyreadstat.write_sav(
+        frame,
+        str(path),
+        column_labels=[column.label[:256] for column in columns],
+        variable_value_labels={names[c.name]: c.value_labels for c in columns if c.value_labels},
+    )
+
+
+WRITERS: dict[str, Callable[[Path, list[Column], Iterator[list[Any]]], None]] = {
+    ExportJob.Format.CSV: _write_csv,
+    ExportJob.Format.XLSX: _write_xlsx,
+    ExportJob.Format.SAV: _write_sav,
+}
+
+
+# --------------------------------------------------------------------------- services
+
+
+def export_request(*, wave: Wave, format: str, language: str, user: User | None) -> tuple[ExportJob, bool]:
+    """A finished or running job for the same unchanged responses, else a new job enqueued on commit."""
+    source_hash = wave_source_hash(wave)
+    same = ExportJob.objects.filter(wave=wave, format=format, language=language, source_hash=source_hash)
+    running = same.filter(
+        # A job waiting or running for longer than a task may live was lost (broker or worker gone).
+        status__in=[ExportJob.Status.CREATED, ExportJob.Status.PROCESSING],
+        created_at__gte=timezone.now() - STALE_AFTER,
+    )
+    existing = (
+        same.filter(status=ExportJob.Status.COMPLETE).exclude(file="").order_by("-finished_at").first()
+        or running.order_by("-id").first()
+    )
+    if existing is not None:
+        return existing, False
+    # Two simultaneous requests may both get here and create two jobs: harmless (each
+    # builds the same file), and cheaper than locking the wave for every request.
+    job = ExportJob.objects.create(
+        wave=wave, format=format, language=language, source_hash=source_hash, requested_by=user
+    )
+    export_enqueue(job_id=job.pk)
+    return job, True
+
+
+def export_enqueue(*, job_id: int) -> None:
+    from ..tasks_exports import export_build
+
+    # After commit: a worker must find the job row, which it would not see before.
+    transaction.on_commit(lambda: export_build.apply_async(args=[job_id], queue="export"))
+
+
+def _claim(job_id: int) -> bool:
+    now = timezone.now()
+    claimable = ExportJob.objects.filter(pk=job_id).filter(
+        # A job left "processing" by a worker that died long ago may be taken again;
+        # otherwise only a waiting job is claimed.
+        Q(status=ExportJob.Status.CREATED) | Q(status=ExportJob.Status.PROCESSING, started_at__lt=now - STALE_AFTER)
+    )
+    # Conditional UPDATE: of two runs of the same job, only one changes the row;
+    # the other sees 0 rows updated and leaves (someone else got there first).
+    return claimable.update(status=ExportJob.Status.PROCESSING, started_at=now, progress=0, error="") == 1
+
+
+def export_run(*, job_id: int) -> ExportJob | None:
+    """Build the job's file; safe to call twice (the second call finds the job claimed or done)."""
+    if not _claim(job_id):
+        return ExportJob.objects.filter(pk=job_id).first()
+    job = ExportJob.objects.select_related("wave").get(pk=job_id)
+    try:
+        _build(job)
+    except Exception as exc:  # recorded on the row for the user; the traceback goes to the log
+        logger.exception("export %s failed", job_id)
+        ExportJob.objects.filter(pk=job_id).update(
+            status=ExportJob.Status.ERROR, error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=timezone.now()
+        )
+    job.refresh_from_db()
+    return job
+
+
+def _build(job: ExportJob) -> None:
+    wave = job.wave
+    source_hash = wave_source_hash(wave)  # before reading: a later change makes the next request rebuild
+    columns = export_columns(wave_fields(wave, job.language))
+    total = Response.objects.filter(wave=wave).count()
+    progress = _Progress(job.pk, total)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"{wave.slug}-{job.language}.{job.format}"
+        WRITERS[job.format](path, columns, _rows(wave, columns, progress))
+        previous = job.file.name
+        with path.open("rb") as handle:
+            job.file.save(path.name, File(handle), save=False)
+    if previous and previous != job.file.name:
+        job.file.storage.delete(previous)  # a re-run overwrites: the older file goes
+    ExportJob.objects.filter(pk=job.pk).update(
+        file=job.file.name,
+        status=ExportJob.Status.COMPLETE,
+        progress=100,
+        row_count=progress.done,
+        source_hash=source_hash,
+        finished_at=timezone.now(),
+    )
