@@ -45,6 +45,7 @@ format: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/submissions.py
+	$(BIN)/python bench/invitations.py
 
 messages: $(VENV)/.installed-dev
 	cd surveys && ../$(BIN)/python ../manage.py makemessages -l kk -l ru --no-obsolete

@@ -204,7 +204,22 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # aggregation, export for long file builds.
 CELERY_TASK_DEFAULT_QUEUE = "interactive"
 KELU_CELERY_QUEUES = ("interactive", "bulk", "export")
-CELERY_BEAT_SCHEDULE = {}
+# --- invitations, reminders and webhooks (surveys/services/invitations.py, webhooks.py)
+# Periodic jobs; each is idempotent, so an overlapping or repeated run is harmless.
+CELERY_BEAT_SCHEDULE = {
+    # Due invitations and reminders, throttled per wave by Wave.send_rate_per_minute.
+    "invitations-send-due": {"task": "surveys.emails_send_due", "schedule": 60.0},
+    # Rows left in `sending` by a worker that died (see emails_sweep_stale for the rule).
+    "invitations-sweep-stale": {"task": "surveys.emails_sweep_stale", "schedule": 300.0},
+    # Webhook deliveries whose retry is due, and any whose enqueue was lost.
+    "webhooks-deliver-due": {"task": "surveys.webhooks_deliver_due", "schedule": 30.0},
+}
+# Mailings go to the bulk queue, so a large wave never delays interactive work.
+CELERY_TASK_ROUTES = {
+    "surveys.wave_invite": {"queue": "bulk"},
+    "surveys.emails_*": {"queue": "bulk"},
+}
+# --- end invitations, reminders and webhooks
 
 # A shared cache (Redis) in production, so throttles count across processes.
 CACHES = {
@@ -217,6 +232,26 @@ CACHES = {
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "kelu@localhost")
+# --- invitations, reminders and webhooks: mail transport, links, throttles
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+# A hung mail server cannot hold a claimed batch longer than this per command.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+# Links in invitations: /i/<token>/ (answer) and /o/<token>/ (one-click opt-out).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Messages claimed and sent over one SMTP connection.
+INVITATION_SEND_BATCH = env_int("INVITATION_SEND_BATCH", 200)
+# A row in `sending` longer than this belongs to a dead worker (far above a batch's
+# duration: EMAIL_TIMEOUT per command times a few commands per message).
+INVITATION_STALE_SECONDS = env_int("INVITATION_STALE_SECONDS", 15 * 60)
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
+# First retry after this many seconds, doubling each time (30 s ... ~1 h for 8 attempts).
+WEBHOOK_BACKOFF_SECONDS = env_int("WEBHOOK_BACKOFF_SECONDS", 30)
+# --- end invitations, reminders and webhooks
 
 # HTTPS hardening, on by default outside DEBUG; a deployment behind a TLS
 # proxy sets SECURE_PROXY_SSL_HEADER=true so Django knows the request was secure.

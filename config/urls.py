@@ -16,6 +16,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("staff/", include("surveys.urls_staff")),
     path("", include("surveys.urls_respondent")),
+    path("", include("surveys.urls_optout")),
 ]
 
 handler404 = not_found

@@ -59,3 +59,31 @@ def demo_wave(version: SurveyVersion) -> Wave:
         wave.version = version
         wave.save(update_fields=["version"])
     return wave
+
+
+DEMO_PANEL = [
+    # email, language, attributes
+    ("aigerim.demo@example.kz", "kk", {"country": "DEU", "programme": "bolashak", "cohort": "2019"}),
+    ("daniyar.demo@example.kz", "ru", {"country": "USA", "programme": "bolashak", "cohort": "2020"}),
+    ("madina.demo@example.kz", "en", {"country": "GBR", "programme": "self_funded", "cohort": "2021"}),
+]
+
+
+def demo_invitations(wave: Wave) -> list[tuple[str, str]]:
+    """A small demo panel invited to the demo wave; returns (email, invitation link) pairs."""
+    from django.conf import settings
+
+    from .models import Invitation, Panel, PanelMember, Respondent
+    from .services.invitations import wave_invite
+    from .tokens import invitation_token
+
+    panel, _ = Panel.objects.get_or_create(slug="demo-alumni", defaults={"name": "Demo alumni panel"})
+    for email, language, attributes in DEMO_PANEL:
+        respondent, _ = Respondent.objects.get_or_create(email=email, defaults={"preferred_language": language})
+        PanelMember.objects.get_or_create(panel=panel, respondent=respondent, defaults={"attributes": attributes})
+    if wave.panel_id != panel.pk:
+        wave.panel = panel
+        wave.save(update_fields=["panel"])
+    wave_invite(wave=wave)
+    invitations = Invitation.objects.filter(wave=wave).select_related("respondent").order_by("respondent__email")
+    return [(i.respondent.email, f"{settings.SITE_URL}/i/{invitation_token(i.token_nonce)}/") for i in invitations]

@@ -20,6 +20,7 @@ from ..models import Response, Survey, SurveyVersion, Wave, content_digest
 from ..selectors import forget_published_versions
 from ..versioning import changes, incompatibilities
 from ..xlsform import ImportReport, import_report
+from .webhooks import response_event
 
 
 class PublishRefused(Exception):
@@ -191,7 +192,6 @@ def response_submit(
                 language=language or "",
                 submitted_at=now if status == Response.Status.COMPLETE else None,
             )
-        return response, True
     except IntegrityError:
         # The unique (survey, instance_id) constraint fired: a concurrent or
         # earlier request stored this instance first. Its row is committed by
@@ -205,6 +205,10 @@ def response_submit(
         if existing.respondent_id != respondent.pk or existing.content_hash != digest:
             raise ResponseConflict() from None
         return existing, False
+    # --- webhooks: only a stored response is an event (a resend above is not)
+    response_event(response=response, event="response.created")
+    # --- end webhooks
+    return response, True
 
 
 def response_update(
@@ -236,4 +240,7 @@ def response_update(
         if status == Response.Status.COMPLETE:
             current.submitted_at = timezone.now()
         current.save()
+    # --- webhooks: after the commit above, and only when something changed
+    response_event(response=current, event="response.updated")
+    # --- end webhooks
     return current, True

@@ -16,9 +16,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..answers import validate_answers
-from ..models import Invitation, OutgoingEmail, Quota, Response, Wave, content_digest
+from ..models import Invitation, Quota, Response, Wave, content_digest
 from ..pages import applicable_pages, merge, page_errors, shown_fields
 from ..tokens import looks_like_token, new_resume_token, token_hash
+from .invitations import invitation_cancel_pending
+from .webhooks import response_event
 
 
 @dataclass
@@ -243,10 +245,9 @@ def _complete(handle: Handle, answers: dict[str, Any], language: str) -> None:
     if invitation is not None:
         Invitation.objects.filter(pk=invitation.pk).update(status=Invitation.Status.COMPLETE, completed_at=now)
         invitation.status = Invitation.Status.COMPLETE
-        # No reminders after completion.
-        OutgoingEmail.objects.filter(invitation=invitation, status=OutgoingEmail.Status.PENDING).update(
-            status=OutgoingEmail.Status.CANCELLED
-        )
+        invitation_cancel_pending(invitation=invitation)  # no reminders after completion
+    # The row existed since the link was first opened: for webhooks this is its update.
+    response_event(response=response, event="response.updated")
 
 
 def consented_to_registry(response: Response) -> bool:

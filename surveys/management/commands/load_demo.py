@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.demo import demo_accounts
-from surveys.demo import demo_wave, instruments_load
+from surveys.demo import demo_invitations, demo_wave, instruments_load
 
 
 class Command(BaseCommand):
@@ -21,10 +21,15 @@ class Command(BaseCommand):
         with transaction.atomic():
             versions = instruments_load()
             wave = demo_wave(versions[0])
+            links = demo_invitations(wave)
             accounts = demo_accounts()
         for version in versions:
             self.stdout.write(f"Instrument: {version.survey.slug} v{version.number} ({', '.join(version.languages)})")
         self.stdout.write(f"Demo wave: {wave.slug} ({wave.survey.slug} v{wave.version.number}), open")
+        self.stdout.write(f"  public link: http://127.0.0.1:8000/s/{wave.slug}/")
+        for email, link in links:
+            self.stdout.write(f"  invitation for {email}: {link}")
+        self.stdout.write("  dashboard: http://127.0.0.1:8000/staff/ (as programme-admin)")
         self.stdout.write("")
         self.stdout.write("Demo accounts (local use only):")
         for user, password, token in accounts:

@@ -1,0 +1,41 @@
+"""Celery tasks: thin adapters that take ids, re-fetch, and call a service.
+
+Every one is idempotent (see the services), so late acknowledgement and
+redelivery after a lost worker are safe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from celery import shared_task
+
+from .models import Wave, WebhookDelivery
+from .services import invitations, webhooks
+
+
+@shared_task(name="surveys.wave_invite")
+def wave_invite(wave_id: int) -> dict:
+    wave = Wave.objects.filter(pk=wave_id).first()
+    return asdict(invitations.wave_invite(wave=wave)) if wave else {}
+
+
+@shared_task(name="surveys.emails_send_due")
+def emails_send_due() -> dict:
+    return asdict(invitations.emails_send_due())
+
+
+@shared_task(name="surveys.emails_sweep_stale")
+def emails_sweep_stale() -> dict:
+    return asdict(invitations.emails_sweep_stale())
+
+
+@shared_task(name="surveys.webhook_deliver")
+def webhook_deliver(delivery_id: int) -> str:
+    delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
+    return webhooks.webhook_deliver(delivery=delivery) if delivery else ""
+
+
+@shared_task(name="surveys.webhooks_deliver_due")
+def webhooks_deliver_due() -> int:
+    return webhooks.webhooks_deliver_due()
