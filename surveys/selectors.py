@@ -32,9 +32,18 @@ def survey_get(user: User, slug: str) -> Survey:
     return survey
 
 
+def sees_drafts_of(user: User, survey: Survey) -> bool:
+    """Drafts are for superusers and the administrators of the survey's programme (or of none)."""
+    if user.is_superuser:
+        return True
+    if not user.can_design_surveys:
+        return False
+    return survey.programme_id is None or user.programmes.filter(pk=survey.programme_id).exists()
+
+
 def versions_visible_to(user: User, survey: Survey) -> QuerySet[SurveyVersion]:
     versions = survey.versions.all()
-    if not user.can_design_surveys:
+    if not sees_drafts_of(user, survey):
         versions = versions.filter(status=SurveyVersion.Status.PUBLISHED)
     return versions.order_by("-number")
 
@@ -80,9 +89,10 @@ def _version_query(user: User, slug: str, number: int) -> SurveyVersion | None:
         .filter(survey__slug=slug, number=number)
         .order_by()
     )
-    if not user.can_design_surveys:
-        versions = versions.filter(status=SurveyVersion.Status.PUBLISHED)
-    return versions.first()
+    version = versions.first()
+    if version is not None and not version.is_published and not sees_drafts_of(user, version.survey):
+        return None
+    return version
 
 
 def wave_get(survey: Survey, slug: str) -> Wave | None:

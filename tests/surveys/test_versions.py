@@ -133,3 +133,24 @@ def test_a_field_brought_back_must_match_every_earlier_version():
     result = publish(xlsform(rows))
     assert result.version is None
     assert "against version 1: field 'age' changes type from integer to date" in result.report.errors[0].message
+
+
+@pytest.mark.django_db
+def test_drafts_are_hidden_from_administrators_of_other_programmes():
+    from accounts.models import Programme, Role
+    from surveys.models import Survey
+    from tests.factories import UserFactory
+
+    bolashak, serpin = (Programme.objects.create(slug=s, name=s) for s in ("bolashak", "serpin"))
+    publish(form())
+    services.survey_import_xlsform(data=form(age_type="text"), filename="panel.xlsx", survey_slug="panel")
+    Survey.objects.filter(slug="panel").update(programme=bolashak)
+    clients = {}
+    for name, programme in (("owner", bolashak), ("outsider", serpin)):
+        user = UserFactory(username=name, role=Role.PROGRAMME_ADMIN)
+        user.programmes.add(programme)
+        clients[name] = APIClient()
+        clients[name].force_authenticate(user)
+    assert clients["owner"].get("/api/v1/surveys/panel/versions/2/").status_code == 200
+    assert clients["outsider"].get("/api/v1/surveys/panel/versions/2/").status_code == 404
+    assert [v["number"] for v in clients["outsider"].get("/api/v1/surveys/panel/versions/").json()["results"]] == [1]
