@@ -83,6 +83,18 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture
+def tasks_in_process(settings, tmp_path):
+    """Files in a temporary folder; Celery tasks run in-process even when REDIS_URL is set."""
+    from config import celery_app
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = eager
+
+
+@pytest.fixture
 def respondent(db):
     from tests.factories import UserFactory
 

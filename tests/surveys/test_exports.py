@@ -24,22 +24,11 @@ from surveys.services import response_submit
 from surveys.services.exports import escape_formula, export_request, export_run, spss_names
 from tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.usefixtures("tasks_in_process"), pytest.mark.django_db]
 EN = "label::English (en)"
 RU = "label::Русский (ru)"
 KK = "label::Қазақша (kk)"
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True)
-def _files_and_tasks_in_process(settings, tmp_path):
-    # Export files go to a temporary folder; tasks run in-process even when REDIS_URL
-    # is set (the real worker is exercised by its own test below).
-    settings.MEDIA_ROOT = tmp_path / "media"
-    eager = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = eager
 
 
 def publish_second_version(v1: SurveyVersion) -> SurveyVersion:

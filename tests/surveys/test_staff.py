@@ -17,7 +17,7 @@ from surveys.views.staff import line_chart
 from tests.factories import UserFactory
 
 # Until the staff URLs are included in config/urls.py, these tests mount them themselves.
-pytestmark = [pytest.mark.django_db]
+pytestmark = [pytest.mark.usefixtures("tasks_in_process"), pytest.mark.django_db]
 
 
 def invite(wave, email, status, country, *, sent_days_ago=3, complete_days_ago=None):
@@ -75,17 +75,6 @@ def fieldwork(version, programme):
         wave=wave,
     )
     return wave
-
-
-@pytest.fixture(autouse=True)
-def _files_and_tasks_in_process(settings, tmp_path):
-    from config import celery_app
-
-    settings.MEDIA_ROOT = tmp_path / "media"
-    eager = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = eager
 
 
 @pytest.fixture
