@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from django.conf import settings
 from django.utils import timezone
 
 from . import services
-from .models import Survey, SurveyVersion, Wave, content_digest
+from .models import Invitation, Panel, PanelMember, Respondent, Survey, SurveyVersion, Wave, content_digest
+from .services.invitations import wave_invite
+from .tokens import invitation_token
 from .xlsform import import_report
 
 INSTRUMENTS_DIR = Path(__file__).resolve().parent / "instruments"
@@ -71,12 +74,6 @@ DEMO_PANEL = [
 
 def demo_invitations(wave: Wave) -> list[tuple[str, str]]:
     """A small demo panel invited to the demo wave; returns (email, invitation link) pairs."""
-    from django.conf import settings
-
-    from .models import Invitation, Panel, PanelMember, Respondent
-    from .services.invitations import wave_invite
-    from .tokens import invitation_token
-
     panel, _ = Panel.objects.get_or_create(slug="demo-alumni", defaults={"name": "Demo alumni panel"})
     for email, language, attributes in DEMO_PANEL:
         respondent, _ = Respondent.objects.get_or_create(email=email, defaults={"preferred_language": language})

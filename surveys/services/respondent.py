@@ -157,21 +157,27 @@ def page_save(*, handle: Handle, page: int, posted: dict[str, Any], language: st
     errors = page_errors(instrument, page, merged, required=moving_on, language=language, today=today)
     saveable = {name: value for name, value in merged.items() if name not in errors}
     cleaned = validate_answers(instrument, saveable, complete=False, language=language, today=today).answers
-    _store(handle, cleaned, language, page)
     if errors:
+        _store(handle, cleaned, language, page)
         return PageResult(errors=errors, page=page)
     pages = applicable_pages(instrument, cleaned, today)
+    destination = _destination(action, page, pages)
+    # One write per page change, recording where the respondent goes (where a link reopens).
+    _store(handle, cleaned, language, page if destination is None else destination)
+    if destination is None and moving_on:
+        return _finish(handle, cleaned, language, pages)
+    return PageResult(page=page if destination is None else destination)
+
+
+def _destination(action: str, page: int, pages: list[int]) -> int | None:
+    """The page an action leads to; None to stay (or, for next on the last page, to finish)."""
     if action == "back":
         earlier = [p for p in pages if p < page]
-        return PageResult(page=earlier[-1] if earlier else (pages[0] if pages else 0))
+        return earlier[-1] if earlier else (pages[0] if pages else page)
     if action == "next":
         later = [p for p in pages if p > page]
-        if later:
-            _store(handle, cleaned, language, later[0])
-            return PageResult(page=later[0])
-    if action in ("next", "finish"):
-        return _finish(handle, cleaned, language, pages)
-    return PageResult(page=page)
+        return later[0] if later else None
+    return None
 
 
 def _store(handle: Handle, answers: dict[str, Any], language: str, page: int) -> None:
