@@ -8,6 +8,7 @@ import warnings
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from .env import env_bool, env_int, env_list, env_str
@@ -124,7 +125,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 XLSFORM_MAX_BYTES = env_int("XLSFORM_MAX_BYTES", 5 * 1024 * 1024)
 
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
 SESSION_ENGINE = "config.sessions"
 
 REST_FRAMEWORK = {
@@ -271,3 +272,26 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- diaspora registry and matching
+# A profile not confirmed for this many days ranks lower and its owner is warned; one
+# still unconfirmed this many days after the warning is hidden until it is confirmed.
+REGISTRY_CONFIRM_DAYS = env_int("REGISTRY_CONFIRM_DAYS", 365)
+REGISTRY_STALE_GRACE_DAYS = env_int("REGISTRY_STALE_GRACE_DAYS", 30)
+# Optional sentence-embedding backend for the text score ("" = TF-IDF only; see README).
+MATCHING_EMBEDDING_BACKEND = env_str("MATCHING_EMBEDDING_BACKEND", "")
+# How long a process may answer top-20 queries from its in-memory expert index before
+# rebuilding it even if no profile changed (capacities are re-checked on every query).
+MATCHING_INDEX_MAX_AGE_SECONDS = env_int("MATCHING_INDEX_MAX_AGE_SECONDS", 600)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        # Proposals for open requests, once a night; the run is keyed by date, so a repeat is a no-op.
+        "matching-nightly": {"task": "diaspora.matching_nightly", "schedule": crontab(hour=2, minute=0)},
+        # Offers past their expiry cascade to the next candidate.
+        "matching-expire-offers": {"task": "diaspora.matches_expire_due", "schedule": 900.0},
+        # Yearly confirmation: warn the owners of stale profiles.
+        "registry-warn-stale": {"task": "diaspora.people_warn_stale", "schedule": crontab(hour=3, minute=30)},
+        "messages-notify": {"task": "diaspora.messages_notify_due", "schedule": 120.0},
+    }
+)
+CELERY_TASK_ROUTES["diaspora.matching_*"] = {"queue": "bulk"}

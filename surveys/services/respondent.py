@@ -258,3 +258,45 @@ def _complete(handle: Handle, answers: dict[str, Any], language: str) -> None:
 
 def consented_to_registry(response: Response) -> bool:
     return response.answers.get("consent_registry") == "yes"
+
+
+@dataclass(frozen=True)
+class RegistrySource:
+    """What a completed response lets the registry prefill, for whoever holds its link."""
+
+    response: Response
+    answers: dict[str, Any]
+    email: str
+    name: str
+    language: str
+    user_id: int | None
+
+
+def registry_source(*, kind: str, token: str) -> RegistrySource | None:
+    """The completed response behind a link, if its respondent agreed to join the registry."""
+    handle = resume_open(token=token) if kind == "r" else _invitation_handle(token) if kind == "i" else None
+    if handle is None or handle.response.status != Response.Status.COMPLETE:
+        return None
+    if not consented_to_registry(handle.response):
+        return None
+    respondent = handle.invitation.respondent if handle.invitation else None
+    return RegistrySource(
+        response=handle.response,
+        answers=dict(handle.response.answers),
+        email=respondent.email if respondent else "",
+        name=respondent.name if respondent else "",
+        language=handle.response.language or "kk",
+        user_id=respondent.user_id if respondent else None,
+    )
+
+
+def _invitation_handle(token: str) -> Handle | None:
+    # Read-only: unlike invitation_open, looking at a finished invitation changes nothing.
+    if not looks_like_token(token):
+        return None
+    invitation = (
+        Invitation.objects.select_related("wave", "respondent", "response").filter(token_hash=token_hash(token)).first()
+    )
+    if invitation is None or invitation.response is None:
+        return None
+    return Handle(invitation.wave, invitation.response, invitation, token, "i")

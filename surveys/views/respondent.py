@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -165,14 +167,15 @@ def done(request: HttpRequest, kind: str, token: str) -> HttpResponse:
         context = {
             **_base_context(request, handle, language),
             "registry_invited": flow.consented_to_registry(handle.response),
-            "registry_url": _registry_url(),
+            "registry_url": _registry_url(kind, token),
         }
         return render(request, "surveys/respondent/done.html", context)
 
 
-def _registry_url() -> str:
+def _registry_url(kind: str, token: str) -> str:
+    """The registry's sign-up, carrying the link so it can prefill the profile from this response."""
     try:
-        return reverse("diaspora-join")
+        return reverse("diaspora-join") + "?" + urlencode({"from": f"{kind}:{token}"})
     except NoReverseMatch:
         return ""
 

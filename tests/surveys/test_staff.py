@@ -238,7 +238,7 @@ def test_a_respondent_is_refused(client, respondent, wave):
 
 def test_an_anonymous_visitor_is_sent_to_the_login_page(client, wave):
     response = client.get(f"/staff/waves/{wave.slug}/")
-    assert response.status_code == 302 and response.url.startswith("/admin/login/")
+    assert response.status_code == 302 and response.url.startswith("/accounts/login/")
 
 
 def test_the_wave_list_shows_only_own_programme_waves(owner, wave, graduate_version):

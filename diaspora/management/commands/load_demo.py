@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.demo import demo_accounts
+from diaspora.demo import registry_demo
 from surveys.demo import demo_invitations, demo_wave, instruments_load
 
 
@@ -23,6 +24,7 @@ class Command(BaseCommand):
             wave = demo_wave(versions[0])
             links = demo_invitations(wave)
             accounts = demo_accounts()
+            registry = registry_demo()
         for version in versions:
             self.stdout.write(f"Instrument: {version.survey.slug} v{version.number} ({', '.join(version.languages)})")
         self.stdout.write(f"Demo wave: {wave.slug} ({wave.survey.slug} v{wave.version.number}), open")
@@ -30,6 +32,10 @@ class Command(BaseCommand):
         for email, link in links:
             self.stdout.write(f"  invitation for {email}: {link}")
         self.stdout.write("  dashboard: http://127.0.0.1:8000/staff/ (as programme-admin)")
+        self.stdout.write(
+            f"Registry: {registry['people']} experts, {registry['requests']} requests, matched once; "
+            "http://127.0.0.1:8000/registry/ (the graduate has an offer; institution sees proposals)"
+        )
         self.stdout.write("")
         self.stdout.write("Demo accounts (local use only):")
         for user, password, token in accounts:

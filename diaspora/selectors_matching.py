@@ -1,0 +1,244 @@
+"""Reads for matching: the engine's plain rows, remaining capacities, and the metrics."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Min, Q, Sum
+from django.utils import timezone
+
+from . import vocabularies as vocab
+from .matching.types import DEFAULT_WEIGHTS, ExpertRow, OfferRow, RequestRow
+from .models import ExpertiseRequest, Match, MatchingSettings, Offer, Person
+from .selectors import people_matchable, stale_before
+
+PENDING = (Match.Status.PROPOSED, Match.Status.OFFERED)
+COMMITTED = (Match.Status.ACCEPTED, Match.Status.ACTIVE, Match.Status.COMPLETED)
+# Statuses that hold one of a request's places (a declined, expired or withdrawn one frees it).
+HOLDING = PENDING + COMMITTED
+
+
+def quarter_start(now: datetime | None = None) -> datetime:
+    """Capacity is per calendar quarter: an engagement uses the quarter it was accepted in."""
+    now = timezone.localtime(now or timezone.now())
+    return now.replace(month=3 * ((now.month - 1) // 3) + 1, day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def committed_q(since: datetime) -> Q:
+    return Q(status__in=COMMITTED, responded_at__gte=since)
+
+
+def offer_committed_load(offer_id: int, *, exclude_match_id: int | None = None) -> int:
+    """Capacity already taken this quarter by accepted engagements (the acceptance check)."""
+    matches = Match.objects.filter(committed_q(quarter_start()), offer_id=offer_id)
+    if exclude_match_id is not None:
+        matches = matches.exclude(pk=exclude_match_id)
+    return matches.aggregate(total=Sum("load"))["total"] or 0
+
+
+def offers_reserved_load(offer_ids=None) -> dict[int, int]:
+    """Capacity taken or promised: accepted this quarter, plus proposals and offers awaiting an answer."""
+    matches = Match.objects.filter(committed_q(quarter_start()) | Q(status__in=PENDING), offer__isnull=False)
+    if offer_ids is not None:
+        matches = matches.filter(offer_id__in=list(offer_ids))
+    return dict(matches.values_list("offer_id").annotate(total=Sum("load")).values_list("offer_id", "total"))
+
+
+def expert_rows(at: datetime | None = None) -> list[ExpertRow]:
+    """Every matchable person as the engine sees them (one query per table, no N+1)."""
+    at = at or timezone.now()
+    people = list(
+        people_matchable().values_list(
+            "pk", "field_of_study", "occupation", "skills", "tags", "languages", "country",
+            "home_region", "timezone", "bio", "last_confirmed_at",
+        )
+    )  # fmt: skip
+    reserved = offers_reserved_load()
+    offers: dict[int, list[OfferRow]] = defaultdict(list)
+    for offer_id, person_id, mode, capacity, unit, remote, onsite in Offer.objects.filter(
+        person_id__in=people_matchable().values("pk")
+    ).values_list("pk", "person_id", "mode", "capacity", "unit", "remote", "onsite"):
+        remaining = capacity - reserved.get(offer_id, 0)
+        offers[person_id].append(OfferRow(offer_id, mode, remaining, unit, remote, onsite))
+    affiliations: dict[int, list[int]] = defaultdict(list)
+    for person_id, institution_id in Person.affiliations.through.objects.filter(
+        person_id__in=people_matchable().values("pk")
+    ).values_list("person_id", "institution_id"):
+        affiliations[person_id].append(institution_id)
+    stale_cutoff = stale_before()
+    offsets: dict[str, float] = {}
+    rows = []
+    for pk, field, occupation, skills, tags, languages, country, region, tz, bio, confirmed in people:
+        if tz not in offsets:
+            offsets[tz] = _offset(tz, at)
+        rows.append(
+            ExpertRow(
+                person_id=pk,
+                field=field,
+                occupation=occupation,
+                skills=tuple(skills),
+                tags=tuple(tags),
+                languages=tuple(languages),
+                country=country,
+                home_region=region,
+                utc_offset=offsets[tz],
+                text=expert_text(bio, tags, skills, field),
+                stale=confirmed < stale_cutoff,
+                institution_ids=tuple(affiliations.get(pk, ())),
+                offers=tuple(offers.get(pk, ())),
+            )
+        )
+    return rows
+
+
+def _offset(tz: str, at: datetime) -> float:
+    try:
+        return vocab.utc_offset(tz, at)
+    except ValueError:
+        return 0.0
+
+
+def expert_text(bio: str, tags, skills, field: str) -> str:
+    """What text similarity sees of a person: the bio, tags and the labels of skills and field
+    in all three languages (so a Russian request meets an English-labelled skill)."""
+    parts = [bio, " ".join(tags)]
+    for language in ("kk", "ru", "en"):
+        parts.extend(vocab.skill_label(s, language) for s in skills)
+        if field:
+            parts.append(vocab.field_label(field, language))
+    return " ".join(p for p in parts if p)
+
+
+def request_weights(request: ExpertiseRequest) -> dict[str, float]:
+    settings_row = (
+        MatchingSettings.objects.filter(programme_id=request.programme_id).first() if request.programme_id else None
+    ) or MatchingSettings.objects.filter(programme__isnull=True).first()
+    if settings_row and settings_row.weights:
+        return {k: float(v) for k, v in settings_row.weights.items() if k in DEFAULT_WEIGHTS}
+    return dict(DEFAULT_WEIGHTS)
+
+
+def offer_days(request: ExpertiseRequest) -> int:
+    row = MatchingSettings.objects.filter(programme_id=request.programme_id).first() if request.programme_id else None
+    row = row or MatchingSettings.objects.filter(programme__isnull=True).first()
+    return row.offer_days if row else 7
+
+
+def request_row(request: ExpertiseRequest, at: datetime | None = None) -> RequestRow:
+    at = at or timezone.now()
+    held = request.matches.filter(status__in=HOLDING).count()
+    asked = frozenset(request.matches.values_list("person_id", flat=True))
+    region = request.region or request.institution.region
+    return RequestRow(
+        request_id=request.pk,
+        institution_id=request.institution_id,
+        mode=request.mode,
+        field=request.field_of_study,
+        skills=tuple(request.skills),
+        languages=tuple(request.languages),
+        region=region,
+        utc_offset=_offset("Asia/Almaty", at),
+        format=request.format,
+        text=" ".join([request.title, request.topic, *_labels(request.skills)]),
+        slots=max(0, request.experts_needed - held),
+        hours_per_expert=request.hours_per_expert,
+        excluded_person_ids=asked,
+        weights=request_weights(request),
+    )
+
+
+def _labels(skills) -> list[str]:
+    return [vocab.skill_label(s, language) for s in skills for language in ("kk", "ru", "en")]
+
+
+def open_requests() -> list[ExpertiseRequest]:
+    return list(
+        ExpertiseRequest.objects.filter(status=ExpertiseRequest.Status.OPEN)
+        .select_related("institution")
+        .order_by("pk")
+    )
+
+
+# --- metrics -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Metrics:
+    offers_answered: int
+    acceptance_rate: float | None  # accepted / (accepted + declined + expired)
+    median_response_hours: float | None
+    requests_considered: int
+    coverage_30d: float | None  # requests (older than 30 days or matched) with an acceptance within 30 days
+    experts_with_offers: int
+    gini_load: float | None  # of engagements per expert, over everyone who offers something
+    by_status: dict[str, int]
+
+
+def matching_metrics(requests=None, *, now: datetime | None = None) -> Metrics:
+    now = now or timezone.now()
+    requests = requests if requests is not None else ExpertiseRequest.objects.all()
+    matches = Match.objects.filter(request__in=requests)
+    answered = matches.filter(offered_at__isnull=False, responded_at__isnull=False)
+    accepted = matches.filter(status__in=COMMITTED).count()
+    refused = matches.filter(status__in=[Match.Status.DECLINED, Match.Status.EXPIRED]).count()
+    hours = [
+        (responded - offered).total_seconds() / 3600
+        for offered, responded in answered.values_list("offered_at", "responded_at")
+    ]
+    covered, considered = _coverage(requests, now)
+    loads = _loads(requests)
+    return Metrics(
+        offers_answered=len(hours),
+        acceptance_rate=accepted / (accepted + refused) if accepted + refused else None,
+        median_response_hours=round(statistics.median(hours), 1) if hours else None,
+        requests_considered=considered,
+        coverage_30d=covered / considered if considered else None,
+        experts_with_offers=len(loads),
+        gini_load=gini(loads) if loads else None,
+        by_status=dict(matches.values_list("status").annotate(n=Count("pk")).values_list("status", "n")),
+    )
+
+
+def _coverage(requests, now: datetime) -> tuple[int, int]:
+    """Requests whose 30 days are over, or that already have an acceptance, count; of them,
+    those with an acceptance within 30 days of being posted are covered."""
+    window = timedelta(days=30)
+    rows = requests.values_list("pk", "created_at")
+    first_accept = dict(
+        Match.objects.filter(request__in=requests, status__in=COMMITTED)
+        .values_list("request_id")
+        .annotate(first=Min("responded_at"))
+        .values_list("request_id", "first")
+    )
+    considered = covered = 0
+    for pk, created in rows:
+        accepted_at = first_accept.get(pk)
+        if created + window <= now or accepted_at is not None:
+            considered += 1
+            if accepted_at is not None and accepted_at - created <= window:
+                covered += 1
+    return covered, considered
+
+
+def _loads(requests) -> list[int]:
+    people = Offer.objects.values_list("person_id", flat=True).distinct()
+    counts = dict(
+        Match.objects.filter(request__in=requests, status__in=COMMITTED)
+        .values_list("person_id")
+        .annotate(n=Count("pk"))
+        .values_list("person_id", "n")
+    )
+    return [counts.get(pk, 0) for pk in people]
+
+
+def gini(values: list[int]) -> float:
+    """Gini coefficient: 0 when every expert carries the same load, towards 1 when one carries all."""
+    ordered = sorted(values)
+    n, total = len(ordered), sum(ordered)
+    if n == 0 or total == 0:
+        return 0.0
+    weighted = sum((i + 1) * v for i, v in enumerate(ordered))
+    return round((2 * weighted) / (n * total) - (n + 1) / n, 4)

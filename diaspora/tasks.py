@@ -1,0 +1,41 @@
+"""Celery tasks: thin adapters that take ids, re-fetch, and call a service (all idempotent)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from celery import shared_task
+
+from .models import MatchRun
+from .services import lifecycle, matching, messages, registry
+
+
+@shared_task(name="diaspora.matching_nightly")
+def matching_nightly() -> dict:
+    return matching.matching_nightly().stats
+
+
+@shared_task(name="diaspora.matching_run")
+def matching_run(run_id: int) -> str:
+    run = MatchRun.objects.filter(pk=run_id).first()
+    return matching.matching_run(run=run).status if run else "missing"
+
+
+@shared_task(name="diaspora.matches_expire_due")
+def matches_expire_due() -> dict:
+    return asdict(lifecycle.matches_expire_due())
+
+
+@shared_task(name="diaspora.people_warn_stale")
+def people_warn_stale() -> dict:
+    return asdict(registry.people_warn_stale())
+
+
+@shared_task(name="diaspora.message_notify")
+def message_notify(message_id: int) -> bool:
+    return messages.message_notify(message_id=message_id)
+
+
+@shared_task(name="diaspora.messages_notify_due")
+def messages_notify_due() -> dict:
+    return asdict(messages.messages_notify_due())

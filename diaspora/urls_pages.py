@@ -1,0 +1,35 @@
+"""Registry pages (included at /registry/; names are un-namespaced and start with "diaspora-")."""
+
+from django.urls import path
+
+from .views import admin_pages, directory, inbox, registry, requests
+
+urlpatterns = [
+    path("", registry.home, name="diaspora-home"),
+    path("join/", registry.join, name="diaspora-join"),
+    path("me/", registry.me, name="diaspora-me"),
+    path("me/confirm/", registry.confirm, name="diaspora-me-confirm"),
+    path("me/status/", registry.set_status, name="diaspora-me-status"),
+    path("me/consents/<str:purpose>/<str:action>/", registry.consent, name="diaspora-consent"),
+    path("me/engagements/<int:match_id>/<str:action>/", registry.engagement, name="diaspora-engagement"),
+    path("messages/", inbox.inbox, name="diaspora-inbox"),
+    path("messages/<int:message_id>/", inbox.message_detail, name="diaspora-message"),
+    path("people/", directory.directory, name="diaspora-directory"),
+    path("people/<int:person_id>/", directory.person_detail, name="diaspora-person"),
+    path("requests/", requests.request_list, name="diaspora-requests"),
+    path("requests/new/", requests.request_new, name="diaspora-request-new"),
+    path("requests/<int:request_id>/", requests.request_detail, name="diaspora-request"),
+    path("requests/<int:request_id>/edit/", requests.request_edit, name="diaspora-request-edit"),
+    path("requests/<int:request_id>/experts/", requests.request_top, name="diaspora-request-top"),
+    path("requests/<int:request_id>/offer/", requests.request_offer, name="diaspora-request-offer"),
+    path("requests/<int:request_id>/close/", requests.request_close_view, name="diaspora-request-close"),
+    path(
+        "requests/<int:request_id>/matches/<int:match_id>/<str:action>/",
+        requests.match_action,
+        name="diaspora-match-action",
+    ),
+    path("admin/", admin_pages.runs, name="diaspora-admin"),
+    path("admin/runs/", admin_pages.run_start, name="diaspora-admin-run-start"),
+    path("admin/runs/<int:run_id>/", admin_pages.run_detail, name="diaspora-admin-run"),
+    path("admin/metrics/", admin_pages.metrics, name="diaspora-admin-metrics"),
+]

@@ -1,0 +1,1 @@
+"""Server-rendered registry pages: joining, profiles, the inbox, the directory, requests, matching."""

@@ -1,0 +1,225 @@
+"""Home institutions' expertise requests: post, edit, find experts, follow proposals to feedback.
+
+Requests are looked up through selectors.request_get_for (outside the viewer's scope: 404);
+the lifecycle services check again that the user may act on a request's matches.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from .. import selectors
+from ..explanations import filter_trail
+from ..forms import FeedbackForm, RequestForm, language, request_initial
+from ..models import ExpertiseRequest, Match, Person
+from ..selectors_matching import request_row
+from ..services import lifecycle, matching
+from ..services.registry import RegistryInvalid
+from ..services.requests import request_close, request_create, request_update
+from .common import PAGE_SIZE, forbidden, page, staff_only
+from .display import card_view, match_view
+
+
+@staff_only
+def request_list(request: HttpRequest) -> HttpResponse:
+    requests = selectors.requests_visible_to(request.user)
+    status = request.GET.get("status", "")
+    if status in ExpertiseRequest.Status.values:
+        requests = requests.filter(status=status)
+    listing = Paginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "page": listing,
+        "status": status,
+        "statuses": ExpertiseRequest.Status.choices,
+        "can_post": selectors.institutions_of(request.user).exists(),
+    }
+    return page(request, "diaspora/requests/list.html", context, current="requests")
+
+
+def _no_institution(request: HttpRequest) -> HttpResponse:
+    return forbidden(
+        request, _("Only the staff of a home institution can post its requests; you are not a member of any.")
+    )
+
+
+@staff_only
+@require_http_methods(["GET", "POST"])
+def request_new(request: HttpRequest) -> HttpResponse:
+    institutions = list(selectors.institutions_of(request.user))
+    if not institutions:
+        return _no_institution(request)
+    form = RequestForm(request.POST or None, institutions=institutions)
+    if request.method == "POST" and form.is_valid():
+        try:
+            created = request_create(user=request.user, data=form.request_input())
+        except RegistryInvalid as exc:
+            form.add_service_errors(exc.errors)
+        else:
+            messages.success(request, _("Your request is posted. Find experts now, or wait for the nightly matching."))
+            return redirect("diaspora-request", request_id=created.pk)
+    return _form_page(request, form, None)
+
+
+@staff_only
+@require_http_methods(["GET", "POST"])
+def request_edit(request: HttpRequest, request_id: int) -> HttpResponse:
+    expertise_request = selectors.request_get_for(request.user, request_id)
+    institutions = list(selectors.institutions_of(request.user))
+    if expertise_request.institution not in institutions:
+        return forbidden(request, _("Only the staff of the requesting institution can change this request."))
+    form = RequestForm(request.POST or None, institutions=institutions, initial=request_initial(expertise_request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            request_update(request=expertise_request, user=request.user, data=form.request_input())
+        except RegistryInvalid as exc:
+            form.add_service_errors(exc.errors)
+        else:
+            messages.success(request, _("The request is saved."))
+            return redirect("diaspora-request", request_id=expertise_request.pk)
+    return _form_page(request, form, expertise_request)
+
+
+def _form_page(request: HttpRequest, form: RequestForm, expertise_request: ExpertiseRequest | None) -> HttpResponse:
+    errors = form.error_summary()
+    context = {"form": form, "expertise_request": expertise_request, "error_summary": errors}
+    return page(request, "diaspora/requests/form.html", context, current="requests", status=400 if errors else 200)
+
+
+# --------------------------------------------------------------------------- one request
+
+
+def _shows_location(user, person: Person) -> bool:
+    return "location" in selectors.visible_groups(user, person)
+
+
+@staff_only
+def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
+    expertise_request = selectors.request_get_for(request.user, request_id)
+    lang = language()
+    proposals = []
+    for match in selectors.matches_for_request(request.user, expertise_request):
+        view = match_view(match, lang, show_location=_shows_location(request.user, match.person))
+        view["person"] = match.person
+        view["complete"] = FeedbackForm(prefix=f"m{match.pk}")
+        proposals.append(view)
+    context = {
+        "expertise_request": expertise_request,
+        "facts": _facts(expertise_request, lang),
+        "proposals": proposals,
+        "waiting": sum(1 for p in proposals if p["match"].status == Match.Status.PROPOSED),
+        "can_edit": selectors.institutions_of(request.user).filter(pk=expertise_request.institution_id).exists(),
+        "is_open": expertise_request.status == ExpertiseRequest.Status.OPEN,
+    }
+    return page(request, "diaspora/requests/detail.html", context, current="requests")
+
+
+def _facts(expertise_request: ExpertiseRequest, lang: str) -> dict[str, Any]:
+    from .. import vocabularies as vocab
+
+    return {
+        "field": vocab.field_label(expertise_request.field_of_study, lang) if expertise_request.field_of_study else "",
+        "skills": [vocab.skill_label(s, lang) for s in expertise_request.skills],
+        "languages": [vocab.language_label(code, lang) for code in expertise_request.languages],
+        "region": vocab.region_label(expertise_request.region, lang) if expertise_request.region else "",
+    }
+
+
+@staff_only
+def request_top(request: HttpRequest, request_id: int) -> HttpResponse:
+    """The best 20 experts right now, each with score, component bars and explanation; when
+    there is nobody, the filter that emptied the list and how many each filter kept."""
+    expertise_request = selectors.request_get_for(request.user, request_id)
+    try:
+        result = matching.request_top(request=expertise_request, k=20)
+    except matching.MatchingRefused as exc:
+        messages.error(request, str(exc))
+        return redirect("diaspora-request", request_id=expertise_request.pk)
+    lang = language()
+    row = request_row(expertise_request)
+    # The index may be minutes old: whoever hid, paused or withdrew since is dropped here.
+    ids = [c.person_id for c in result.candidates]
+    shown = {
+        p.pk: p
+        for p in selectors.people_listed_for(request.user)
+        .filter(pk__in=ids)
+        .filter(pk__in=selectors.people_matchable().values("pk"))
+        .prefetch_related("offers", "programmes")
+    }
+    experts = []
+    for rank, candidate in enumerate(result.candidates, start=1):
+        person = shown.get(candidate.person_id)
+        if person is None:
+            continue
+        match = matching.match_from_candidate(candidate, row, run=None, rank=rank)
+        view = match_view(match, lang, show_location=_shows_location(request.user, person))
+        view["card"] = card_view(selectors.person_card(request.user, person), lang)
+        view["rank"] = len(experts) + 1
+        experts.append(view)
+    context = {
+        "expertise_request": expertise_request,
+        "experts": experts,
+        "why_nobody": "" if experts else matching.why_nobody(result.steps),
+        "trail": filter_trail(result.steps),
+    }
+    return page(request, "diaspora/requests/top.html", context, current="requests")
+
+
+# --------------------------------------------------------------------------- actions
+
+
+@staff_only
+@require_POST
+def request_offer(request: HttpRequest, request_id: int) -> HttpResponse:
+    expertise_request = selectors.request_get_for(request.user, request_id)
+    sent = lifecycle.request_offer_proposals(request=expertise_request)
+    messages.success(request, _("%(count)s proposals were sent to the experts.") % {"count": sent})
+    return redirect("diaspora-request", request_id=expertise_request.pk)
+
+
+@staff_only
+@require_POST
+def request_close_view(request: HttpRequest, request_id: int) -> HttpResponse:
+    expertise_request = selectors.request_get_for(request.user, request_id)
+    request_close(request=expertise_request)
+    messages.success(request, _("The request is closed; proposals not yet answered were withdrawn."))
+    return redirect("diaspora-request", request_id=expertise_request.pk)
+
+
+@staff_only
+@require_POST
+def match_action(request: HttpRequest, request_id: int, match_id: int, action: str) -> HttpResponse:
+    expertise_request = selectors.request_get_for(request.user, request_id)
+    match = expertise_request.matches.select_related("request__institution", "person").filter(pk=match_id).first()
+    if match is None or action not in ("withdraw", "activate", "complete"):
+        raise Http404
+    back = redirect(reverse("diaspora-request", args=[expertise_request.pk]) + f"#match-{match.pk}")
+    try:
+        if action == "withdraw":
+            lifecycle.match_withdraw(match=match, user=request.user)
+            messages.success(request, _("The proposal is withdrawn."))
+        elif action == "activate":
+            lifecycle.match_activate(match=match, user=request.user)
+            messages.success(request, _("The engagement is marked as started."))
+        else:
+            form = FeedbackForm(request.POST, prefix=f"m{match.pk}")
+            if not form.is_valid():
+                messages.error(request, _("A rating is a whole number from 1 to 5."))
+                return back
+            lifecycle.match_complete(
+                match=match,
+                user=request.user,
+                rating=form.cleaned_data["rating"],
+                feedback=form.cleaned_data["feedback"],
+            )
+            messages.success(request, _("The engagement is completed. Thank you for the feedback."))
+    except lifecycle.TransitionRefused as exc:
+        messages.error(request, str(exc))
+    return back
