@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Programme, User
-from surveys.services.respondent import RegistrySource
+from surveys.services.respondent import RegistrySource, respondent_link_user
 
 from .. import vocabularies as vocab
 from ..consents import current_version
@@ -235,6 +235,8 @@ def person_register(
     _save_relations(person, cleaned)
     for purpose in consents:
         consent_give(person=person, purpose=purpose, source=source)
+    if source_response_id is not None:
+        respondent_link_user(response_id=source_response_id, user_id=user.pk)
     index_changed()
     return person
 

@@ -300,3 +300,14 @@ def _invitation_handle(token: str) -> Handle | None:
     if invitation is None or invitation.response is None:
         return None
     return Handle(invitation.wave, invitation.response, invitation, token, "i")
+
+
+def respondent_link_user(*, response_id: int, user_id: int) -> bool:
+    """Tie the invited respondent behind a response to the account they just made (only if
+    the respondent has no account yet: an existing link is never moved)."""
+    invitation = Invitation.objects.filter(response_id=response_id).select_related("respondent").first()
+    if invitation is None:
+        return False
+    return bool(
+        type(invitation.respondent).objects.filter(pk=invitation.respondent_id, user__isnull=True).update(user_id=user_id)
+    )

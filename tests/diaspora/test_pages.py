@@ -223,6 +223,7 @@ def test_joining_from_a_survey_link_records_the_response_and_logs_the_new_user_i
     created = Person.objects.get(user__username="aigerim")
     assert created.source == Person.Source.SURVEY and created.source_response_id == survey_response.pk
     assert "_auth_user_id" in client.session
+    assert survey_response.invitation.respondent.__class__.objects.get(user=created.user)  # the respondent is linked
 
 
 def test_a_survey_without_the_registry_answer_does_not_prefill(client, graduate_version):
