@@ -15,6 +15,7 @@ urlpatterns = [
     path("messages/", inbox.inbox, name="diaspora-inbox"),
     path("messages/<int:message_id>/", inbox.message_detail, name="diaspora-message"),
     path("people/", directory.directory, name="diaspora-directory"),
+    path("people/export.csv", directory.directory_export, name="diaspora-directory-export"),
     path("people/<int:person_id>/", directory.person_detail, name="diaspora-person"),
     path("requests/", requests.request_list, name="diaspora-requests"),
     path("requests/new/", requests.request_new, name="diaspora-request-new"),

@@ -13,10 +13,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from .. import selectors
+from ..exports import directory_csv
 from ..forms import DirectoryForm, MessageForm, language
 from ..selectors import DirectoryFilters
 from ..services.messages import MessageRefused, message_send
@@ -39,6 +41,19 @@ def directory(request: HttpRequest) -> HttpResponse:
         "public_only": not works_with_requests(request.user),
     }
     return page(request, "diaspora/registry/directory.html", context, current="directory")
+
+
+@login_required
+def directory_export(request: HttpRequest) -> HttpResponse:
+    """The filtered directory as CSV, with exactly the fields the page would show."""
+    form = DirectoryForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        return redirect(reverse("diaspora-directory") + "?" + request.GET.urlencode())
+    filters = DirectoryFilters(**form.filters()) if form.is_bound else DirectoryFilters()
+    people = selectors.directory(request.user, filters)
+    response = HttpResponse(directory_csv(request.user, people), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="kelu-directory.csv"'
+    return response
 
 
 @login_required
