@@ -48,8 +48,8 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/invitations.py
 
 messages: $(VENV)/.installed-dev
-	cd surveys && ../$(BIN)/python ../manage.py makemessages -l kk -l ru --no-obsolete
-	$(BIN)/python manage.py compilemessages
+	DEBUG=1 $(BIN)/python manage.py makemessages -l kk -l ru --no-obsolete --ignore=.venv --ignore=tests --ignore=bench
+	$(BIN)/python manage.py compilemessages --ignore=.venv
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache
