@@ -175,6 +175,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "VersionStatusEnum": "surveys.models.SurveyVersion.Status",
         "ResponseStatusEnum": "surveys.models.Response.Status",
+        "ConsentPurposeEnum": "diaspora.models.Consent.Purpose",
+        "RequestFormatEnum": "diaspora.models.ExpertiseRequest.Format",
+        "ExportFormatEnum": "surveys.models.ExportJob.Format",
     },
 }
 

@@ -23,6 +23,7 @@ from rest_framework.response import Response as APIResponse
 from rest_framework.views import APIView
 
 from accounts.models import Role
+from config.parsers import SafeJSONParser
 
 from . import selectors, selectors_matching, tasks
 from .explanations import explain, filter_trail
@@ -70,11 +71,23 @@ class NotResearcher(BasePermission):
         return request.user.is_superuser or request.user.role != Role.RESEARCHER
 
 
-class RegistryApi(APIView):
+class MeApi(APIView):
+    """Your own profile, offers and inbox: open to anyone signed in. JSON bodies only."""
+
+    parser_classes = [SafeJSONParser]
+
+
+class MeListApi(ListAPIView):
+    parser_classes = [SafeJSONParser]
+
+
+class RegistryApi(MeApi):
+    """Other people and requests: not for researchers."""
+
     permission_classes = [IsAuthenticated, NotResearcher]
 
 
-class RegistryListApi(ListAPIView):
+class RegistryListApi(MeListApi):
     permission_classes = [IsAuthenticated, NotResearcher]
 
 
@@ -175,7 +188,7 @@ def _my_profile(request: Request, person: Person) -> dict:
 NOT_JOINED = OpenApiResponse(description="You are not in the registry yet.")
 
 
-class MyProfileApi(APIView):
+class MyProfileApi(MeApi):
     @extend_schema(responses={200: MyProfileOutput, 404: NOT_JOINED})
     def get(self, request: Request) -> APIResponse:
         """Your registry profile, all of it, with who sees each group."""
@@ -215,7 +228,7 @@ class MyProfileApi(APIView):
         return APIResponse(MyProfileOutput(_my_profile(request, person)).data)
 
 
-class MyConfirmApi(APIView):
+class MyConfirmApi(MeApi):
     @extend_schema(request=None, responses={200: MyProfileOutput, 404: NOT_JOINED})
     def post(self, request: Request) -> APIResponse:
         """Confirm your profile is still correct (asked for once a year)."""
@@ -223,7 +236,7 @@ class MyConfirmApi(APIView):
         return APIResponse(MyProfileOutput(_my_profile(request, person)).data)
 
 
-class MyStatusApi(APIView):
+class MyStatusApi(MeApi):
     @extend_schema(request=StatusInput, responses={200: MyProfileOutput, 404: NOT_JOINED})
     def post(self, request: Request) -> APIResponse:
         """Pause (hidden and not matched, nothing lost), resume, or close (consents withdrawn too)."""
@@ -233,7 +246,7 @@ class MyStatusApi(APIView):
         return APIResponse(MyProfileOutput(_my_profile(request, person)).data)
 
 
-class MyConsentListApi(APIView):
+class MyConsentListApi(MeApi):
     @extend_schema(responses={200: ConsentOutput(many=True), 404: NOT_JOINED})
     def get(self, request: Request) -> APIResponse:
         """Every consent you gave, live or withdrawn, with the version of the wording."""
@@ -249,7 +262,7 @@ class MyConsentListApi(APIView):
         return APIResponse(ConsentOutput(consent).data, status=status.HTTP_201_CREATED)
 
 
-class MyConsentDetailApi(APIView):
+class MyConsentDetailApi(MeApi):
     @extend_schema(
         parameters=[OpenApiParameter("purpose", str, OpenApiParameter.PATH, enum=Consent.Purpose.values)],
         responses={204: None, 404: OpenApiResponse(description="No live consent for this purpose.")},
@@ -279,7 +292,7 @@ def _my_match_output(request: Request, match: Match) -> dict:
     return MyMatchOutput(match).data
 
 
-class MyMatchListApi(ListAPIView):
+class MyMatchListApi(MeListApi):
     """Offers made to you and your engagements, newest first, each with why you were asked."""
 
     serializer_class = MyMatchOutput
@@ -302,7 +315,7 @@ def _refused(exc: lifecycle.TransitionRefused) -> Conflict:
     return Conflict(str(exc))
 
 
-class MyMatchAcceptApi(APIView):
+class MyMatchAcceptApi(MeApi):
     @_transition_schema(description="Accept an offer (refused when it expired or your capacity is used up).")
     def post(self, request: Request, pk: int) -> APIResponse:
         match = _my_match(request, pk)
@@ -313,7 +326,7 @@ class MyMatchAcceptApi(APIView):
         return APIResponse(MatchStatusOutput(match).data)
 
 
-class MyMatchDeclineApi(APIView):
+class MyMatchDeclineApi(MeApi):
     @_transition_schema(DeclineInput, "Decline an offer; the institution's next candidate is asked.")
     def post(self, request: Request, pk: int) -> APIResponse:
         match = _my_match(request, pk)
@@ -325,7 +338,7 @@ class MyMatchDeclineApi(APIView):
         return APIResponse(MatchStatusOutput(match).data)
 
 
-class MyMatchFeedbackApi(APIView):
+class MyMatchFeedbackApi(MeApi):
     @_transition_schema(FeedbackInput, "Rate an active or completed engagement.")
     def post(self, request: Request, pk: int) -> APIResponse:
         match = _my_match(request, pk)
@@ -342,7 +355,7 @@ class MyMatchFeedbackApi(APIView):
 # --------------------------------------------------------------------------- the caller's inbox
 
 
-class MyMessageListApi(ListAPIView):
+class MyMessageListApi(MeListApi):
     """Messages relayed to you and notices from the platform, newest first."""
 
     serializer_class = InboxMessageOutput
@@ -358,7 +371,7 @@ def _my_message(request: Request, pk: int) -> Message:
     return message
 
 
-class MyMessageReadApi(APIView):
+class MyMessageReadApi(MeApi):
     @extend_schema(request=None, responses={200: InboxMessageOutput, 404: NOT_FOUND})
     def post(self, request: Request, pk: int) -> APIResponse:
         """Mark a message read."""
@@ -368,7 +381,7 @@ class MyMessageReadApi(APIView):
         return APIResponse(InboxMessageOutput(message).data)
 
 
-class MyMessageReplyApi(APIView):
+class MyMessageReplyApi(MeApi):
     @extend_schema(
         request=ReplyInput,
         responses={

@@ -16,6 +16,34 @@ from .services.registry import OfferInput, ProfileInput
 from .services.requests import RequestInput
 
 
+class _Typed:
+    """Refuses a JSON value of the wrong type: DRF itself reads 0 as "0", "5" as 5 and "yes" as
+    true, which the schema does not allow (and the fuzzer checks that what it forbids is refused)."""
+
+    json_types: tuple[type, ...] = ()
+
+    def to_internal_value(self, data):
+        if not isinstance(data, self.json_types) or (isinstance(data, bool) and bool not in self.json_types):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class Text(_Typed, serializers.CharField):
+    json_types = (str,)
+
+
+class Slug(_Typed, serializers.SlugField):
+    json_types = (str,)
+
+
+class Integer(_Typed, serializers.IntegerField):
+    json_types = (int,)
+
+
+class Boolean(_Typed, serializers.BooleanField):
+    json_types = (bool,)
+
+
 def _choice(choices, what: str, **kwargs) -> serializers.ChoiceField:
     """A choice field whose error names the allowed values (DRF's own only says "not a valid choice")."""
     allowed = ", ".join(str(value) for value, _ in choices)
@@ -111,8 +139,8 @@ class PersonCardOutput(serializers.Serializer):
 
 
 class MessageInput(serializers.Serializer):
-    subject = serializers.CharField(max_length=200)
-    body = serializers.CharField(max_length=5000)
+    subject = Text(max_length=200)
+    body = Text(max_length=5000)
 
 
 class MessageCreatedOutput(serializers.Serializer):
@@ -124,33 +152,31 @@ class MessageCreatedOutput(serializers.Serializer):
 
 class OfferIn(serializers.Serializer):
     mode = _choice(Mode.choices, "a kind of engagement")
-    capacity = serializers.IntegerField(help_text="Per quarter, in `unit`: up to 50 engagements or 500 hours.")
+    capacity = Integer(help_text="Per quarter, in `unit`: up to 50 engagements or 500 hours.")
     unit = _choice(Offer.Unit.choices, "a unit of capacity", default=Offer.Unit.ENGAGEMENTS)
-    remote = serializers.BooleanField(default=True)
-    onsite = serializers.BooleanField(default=False)
-    note = serializers.CharField(max_length=300, allow_blank=True, default="")
+    remote = Boolean(default=True)
+    onsite = Boolean(default=False)
+    note = Text(max_length=300, allow_blank=True, default="")
 
 
 class ProfileIn(serializers.Serializer):
     """A profile; codes are checked by the registry service, which names every bad field."""
 
-    display_name = serializers.CharField(max_length=120)
-    bio = serializers.CharField(max_length=1500, allow_blank=True, default="")
-    field_of_study = serializers.CharField(
-        max_length=20, allow_blank=True, default="", help_text="ISCED-F 2013 narrow field ('061')."
-    )
-    occupation = serializers.CharField(max_length=20, allow_blank=True, default="", help_text="ISCO-08 major group.")
-    skills = serializers.ListField(child=serializers.CharField(max_length=80), max_length=30, default=list)
-    tags = serializers.ListField(child=serializers.CharField(max_length=40), max_length=20, default=list)
-    languages = serializers.ListField(child=serializers.CharField(max_length=20), max_length=20, default=list)
-    country = serializers.CharField(max_length=20, allow_blank=True, default="", help_text="ISO 3166-1 alpha-3.")
-    city = serializers.CharField(max_length=120, allow_blank=True, default="")
-    timezone = serializers.CharField(
+    display_name = Text(max_length=120)
+    bio = Text(max_length=1500, allow_blank=True, default="")
+    field_of_study = Text(max_length=20, allow_blank=True, default="", help_text="ISCED-F 2013 narrow field ('061').")
+    occupation = Text(max_length=20, allow_blank=True, default="", help_text="ISCO-08 major group.")
+    skills = serializers.ListField(child=Text(max_length=80), max_length=30, default=list)
+    tags = serializers.ListField(child=Text(max_length=40), max_length=20, default=list)
+    languages = serializers.ListField(child=Text(max_length=20), max_length=20, default=list)
+    country = Text(max_length=20, allow_blank=True, default="", help_text="ISO 3166-1 alpha-3.")
+    city = Text(max_length=120, allow_blank=True, default="")
+    timezone = Text(
         max_length=64, allow_blank=True, default="", help_text="IANA zone; the country's main one when blank."
     )
-    home_region = serializers.CharField(max_length=20, allow_blank=True, default="", help_text="ISO 3166-2:KZ.")
-    departure_year = serializers.IntegerField(required=False, allow_null=True)
-    programmes = serializers.ListField(child=serializers.SlugField(max_length=80), max_length=20, default=list)
+    home_region = Text(max_length=20, allow_blank=True, default="", help_text="ISO 3166-2:KZ.")
+    departure_year = Integer(required=False, allow_null=True)
+    programmes = serializers.ListField(child=Slug(max_length=80), max_length=20, default=list)
     offers = OfferIn(many=True, default=list)
     visibility = serializers.DictField(
         child=_choice(Visibility.choices, "a visibility level"),
@@ -211,25 +237,25 @@ class ConsentOutput(serializers.ModelSerializer):
 
 
 class RequestIn(serializers.Serializer):
-    institution = serializers.IntegerField(min_value=1, help_text="Id of an institution you belong to.")
-    title = serializers.CharField(max_length=200)
-    topic = serializers.CharField(max_length=4000, help_text="What you need, in 20 to 4,000 characters.")
+    institution = Integer(min_value=1, help_text="Id of an institution you belong to.")
+    title = Text(max_length=200)
+    topic = Text(max_length=4000, help_text="What you need, in 20 to 4,000 characters.")
     mode = _choice(Mode.choices, "a kind of engagement")
-    field_of_study = serializers.CharField(max_length=20, allow_blank=True, default="")
-    skills = serializers.ListField(child=serializers.CharField(max_length=80), max_length=30, default=list)
+    field_of_study = Text(max_length=20, allow_blank=True, default="")
+    skills = serializers.ListField(child=Text(max_length=80), max_length=30, default=list)
     languages = serializers.ListField(
-        child=serializers.CharField(max_length=20),
+        child=Text(max_length=20),
         max_length=20,
         default=list,
         help_text="The expert must speak one of these (none: any).",
     )
-    region = serializers.CharField(max_length=20, allow_blank=True, default="", help_text="ISO 3166-2:KZ.")
+    region = Text(max_length=20, allow_blank=True, default="", help_text="ISO 3166-2:KZ.")
     format = _choice(ExpertiseRequest.Format.choices, "a format", default=ExpertiseRequest.Format.EITHER)
     starts_on = serializers.DateField(required=False, allow_null=True)
     ends_on = serializers.DateField(required=False, allow_null=True)
-    experts_needed = serializers.IntegerField(min_value=1, max_value=50, default=1)
-    hours_per_expert = serializers.IntegerField(min_value=1, max_value=500, default=8)
-    programme = serializers.SlugField(max_length=80, allow_blank=True, default="")
+    experts_needed = Integer(min_value=1, max_value=50, default=1)
+    hours_per_expert = Integer(min_value=1, max_value=500, default=8)
+    programme = Slug(max_length=80, allow_blank=True, default="")
 
     def to_request(self) -> RequestInput:
         values = dict(self.validated_data)
@@ -382,12 +408,12 @@ class MatchStatusOutput(serializers.Serializer):
 
 
 class DeclineInput(serializers.Serializer):
-    reason = serializers.CharField(max_length=300, allow_blank=True, default="")
+    reason = Text(max_length=300, allow_blank=True, default="")
 
 
 class FeedbackInput(serializers.Serializer):
-    rating = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True)
-    feedback = serializers.CharField(max_length=2000, allow_blank=True, default="")
+    rating = Integer(min_value=1, max_value=5, required=False, allow_null=True)
+    feedback = Text(max_length=2000, allow_blank=True, default="")
 
 
 # --------------------------------------------------------------------------- messages
@@ -409,7 +435,7 @@ class InboxMessageOutput(serializers.ModelSerializer):
 
 
 class ReplyInput(serializers.Serializer):
-    body = serializers.CharField(max_length=5000)
+    body = Text(max_length=5000)
 
 
 # --------------------------------------------------------------------------- runs and metrics
