@@ -57,6 +57,10 @@ def live_consent_q(purpose: str, prefix: str = "") -> Q:
     return Q(Exists(live))
 
 
+def live_consent_q_expr(purpose: str) -> Exists:
+    return Exists(Consent.objects.filter(person_id=OuterRef("pk"), purpose=purpose, withdrawn_at__isnull=True))
+
+
 def stale_before() -> timezone.datetime:
     """Profiles confirmed before this moment rank lower (and are warned)."""
     return timezone.now() - timedelta(days=settings.REGISTRY_CONFIRM_DAYS)
@@ -81,7 +85,9 @@ def people_listed_for(user: User) -> QuerySet[Person]:
     """Everyone this viewer may find: the root of the directory, search, API and exports."""
     if not user.is_authenticated:
         return Person.objects.none()
-    return Person.objects.filter(listed_q() & group_visible_q(user, "profile"))
+    return Person.objects.filter(listed_q() & group_visible_q(user, "profile")).annotate(
+        accepts_messages=live_consent_q_expr(Consent.Purpose.MESSAGES)
+    )
 
 
 def people_matchable() -> QuerySet[Person]:
@@ -173,8 +179,12 @@ def visible_groups(user: User, person: Person) -> set[str]:
     if user.is_authenticated and person.user_id == user.pk:
         return {"profile", "expertise", "location", "contact"}
     levels = set(_base_levels(user))
-    if user.role == Role.PROGRAMME_ADMIN and person.programmes.filter(pk__in=user.programmes.all()).exists():
-        levels.add(Visibility.ADMINISTRATORS)
+    if user.role == Role.PROGRAMME_ADMIN and not user.is_superuser:
+        # Uses the prefetched programmes of a list, and the viewer's programmes once per request.
+        if not hasattr(user, "_administered_ids"):
+            user._administered_ids = set(user.programmes.values_list("pk", flat=True))
+        if any(p.pk in user._administered_ids for p in person.programmes.all()):
+            levels.add(Visibility.ADMINISTRATORS)
     return {group for group in ("profile", "expertise", "location", "contact") if person.visibility_of(group) in levels}
 
 
@@ -223,6 +233,9 @@ def _offer_card(offer: Offer) -> dict[str, Any]:
 
 
 def _accepts_messages(person: Person) -> bool:
+    annotated = getattr(person, "accepts_messages", None)  # people_listed_for annotates it
+    if annotated is not None:
+        return bool(annotated)
     return person.consents.filter(purpose=Consent.Purpose.MESSAGES, withdrawn_at__isnull=True).exists()
 
 

@@ -248,8 +248,17 @@ def person_update(*, person: Person, data: ProfileInput) -> Person:
     person.last_active_at = timezone.now()
     person.save()
     _save_relations(person, cleaned)
+    if not _shown_to_institutions(person):
+        from .lifecycle import matches_withdraw_pending
+
+        matches_withdraw_pending(person=person, reason="profile hidden from institutions")
     index_changed()
     return person
+
+
+def _shown_to_institutions(person: Person) -> bool:
+    shown = (Visibility.PUBLIC, Visibility.INSTITUTIONS)
+    return person.profile_visibility in shown and person.expertise_visibility in shown
 
 
 def _apply(person: Person, cleaned: dict[str, Any]) -> None:

@@ -194,3 +194,39 @@ def test_a_second_profile_for_one_account_is_refused():
     person = expert("erlan")
     with pytest.raises(RegistryInvalid):
         registry.person_register(user=person.user, data=ProfileInput(display_name="Again"), consents=["registry"])
+
+
+def test_hiding_the_profile_withdraws_pending_offers():
+    from dataclasses import replace
+
+    from diaspora.models import Match
+    from tests.diaspora.people import expertise_request
+
+    person = expert("erlan")
+    inst, staff = institution()
+    match = Match.objects.create(
+        request=expertise_request(staff, inst), person=person, offer=person.offers.get(), score=0.5, status="offered"
+    )
+    data = ProfileInput(
+        display_name="Erlan",
+        skills=["hydrology"],
+        offers=[OfferInput(mode="co_supervision", capacity=2)],
+        visibility={"profile": Visibility.HIDDEN},
+    )
+    registry.person_update(person=person, data=replace(data))
+    match.refresh_from_db()
+    assert match.status == Match.Status.WITHDRAWN
+
+
+def test_a_directory_page_asks_the_database_a_fixed_number_of_times(django_assert_max_num_queries):
+    from accounts.models import Programme
+
+    bolashak = Programme.objects.create(slug="bolashak", name="Bolashak")
+    for i in range(12):
+        expert(f"expert-{i}", programmes=["bolashak"])
+    admin = UserFactory(username="own-admin", role=Role.PROGRAMME_ADMIN)
+    admin.programmes.add(bolashak)
+    with django_assert_max_num_queries(6):
+        people = list(selectors.directory(admin, DirectoryFilters()))
+        cards = [selectors.person_card(admin, p) for p in people]
+    assert len(cards) == 12 and all("country" in c for c in cards)
