@@ -24,13 +24,14 @@ def assign(
     edge_request: np.ndarray,
     edge_offer: np.ndarray,
     edge_score: np.ndarray,
+    edge_rank: np.ndarray,
     offer_remaining: np.ndarray,
     offer_hourly: np.ndarray,
 ) -> tuple[np.ndarray, int]:
     """Which edges are chosen (bool per edge) and how many were dropped to respect hour budgets.
 
     slots, hours: per request; edge_*: per candidate edge (request position, global offer
-    position, score); offer_*: per global offer."""
+    position, score, position in its request's ranking); offer_*: per global offer."""
     chosen = np.zeros(len(edge_request), dtype=bool)
     if not len(edge_request):
         return chosen, 0
@@ -45,15 +46,20 @@ def assign(
 
     source, sink, first_request = 0, 1, 2
     first_offer = first_request + len(requests)
-    flow = min_cost_flow.SimpleMinCostFlow()
+    # Among equal scores prefer the better-ranked edge (the lower person id): the rank is a
+    # tie-break below one score step, as no filling can add up to `step` of it.
     demand = np.maximum(slots[requests], 0)
+    step = int(demand.sum()) * (int(edge_rank.max()) + 1) + 1
+    if step * COST_SCALE * 2 * (first_offer + len(offers)) > 2**62:  # the solver's cost range: no tie-break
+        step, edge_rank = 1, np.zeros_like(edge_rank)
+    costs = np.rint(COST_SCALE * (1 + EMBEDDING_BONUS_CAP - edge_score)).astype(np.int64) * step + edge_rank
+    flow = min_cost_flow.SimpleMinCostFlow()
     flow.add_arcs_with_capacity_and_unit_cost(
         np.zeros(len(requests), dtype=np.int32),
         first_request + np.arange(len(requests), dtype=np.int32),
         demand,
         np.zeros(len(requests), dtype=np.int64),
     )
-    costs = np.rint(COST_SCALE * (1 + EMBEDDING_BONUS_CAP - edge_score)).astype(np.int64)
     edge_arcs = flow.add_arcs_with_capacity_and_unit_cost(
         (first_request + request_node).astype(np.int32),
         (first_offer + offer_node).astype(np.int32),

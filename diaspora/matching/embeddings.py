@@ -40,7 +40,7 @@ class SentenceTransformerEncoder:
 
 
 def load_encoder(spec: str) -> TextEncoder | None:
-    """"" -> None; "sentence-transformers:/local/path"; "module.path:ClassName" (instantiated without arguments)."""
+    """ "" -> None; "sentence-transformers:/local/path"; "module.path:ClassName" (instantiated without arguments)."""
     spec = spec.strip()
     if not spec:
         return None

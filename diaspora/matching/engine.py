@@ -7,8 +7,12 @@
 Hard filters, in order (each a FilterStep with the experts left): eligible, mode, language,
 format, capacity, conflict, already_asked. Scores are the request-weighted mean of six
 components in [0, 1] (types.COMPONENTS), times STALE_FACTOR for stale profiles, plus an optional
-embedding bonus. Ranking runs in two stages (scoring.py) and the batch assignment is a min-cost
-max-flow (assign.py). Pure numpy/scipy/scikit-learn/ortools: no ORM.
+embedding bonus, rounded to 4 decimals; equal scores rank by person id (in the assignment too).
+An hours_per_expert below 1 counts as 1. Ranking runs in two stages (scoring.py) and the batch
+assignment is a min-cost max-flow (assign.py). Pure numpy/scipy/scikit-learn/ortools: no ORM.
+
+The index is read-only once built, so threads may share it. At 100,000 experts it builds in
+about 7 s and holds about 4 KB an expert (bench/matching.py).
 """
 
 from __future__ import annotations
@@ -20,15 +24,16 @@ from collections.abc import Sequence
 import numpy as np
 
 from .assign import assign
-from .index import ExpertIndex, ModePart
+from .index import ExpertIndex
 from .scoring import STEPS, Ranked, encode, rank_block
 from .types import COMPONENTS, BatchResult, Candidate, FilterStep, RankResult, RequestRow
 
 __all__ = ["ExpertIndex", "rank_for_request", "match_batch", "STEPS"]
 
-# Requests x experts elements scored at once in a batch: bounds the memory of a block
-# (about 90 bytes an element: ~180 MB) while keeping numpy's per-call overhead negligible.
-BLOCK_ELEMENTS = 2_000_000
+# Requests x experts pairs scored at once in a batch. It bounds the memory of a block (about
+# 12 bytes a pair: ~100 MB) and is large enough for the matrix products to run at full speed
+# (measured at 100,000 experts: 2M pairs 5.9 s, 8M 4.1 s, 16M 3.6 s for 4,000 requests).
+BLOCK_ELEMENTS = 8_000_000
 
 
 def rank_for_request(index: ExpertIndex, request: RequestRow, *, k: int = 20) -> RankResult:
@@ -37,15 +42,11 @@ def rank_for_request(index: ExpertIndex, request: RequestRow, *, k: int = 20) ->
     if part is None:
         return RankResult(request.request_id, [], _trail(_no_mode_steps(len(index))))
     ranked = rank_block(index, part, encode(index, [request]), np.array([max(4 * k, 200)]))
-    candidates = [
-        _candidate(index, request, ranked, 0, j) for j in range(min(max(k, 0), ranked.rows.shape[1]))
-    ]
+    candidates = [_candidate(index, request, ranked, 0, j) for j in range(min(max(k, 0), ranked.rows.shape[1]))]
     return RankResult(request.request_id, [c for c in candidates if c is not None], _trail(ranked.steps[0]))
 
 
-def match_batch(
-    index: ExpertIndex, requests: Sequence[RequestRow], *, candidates_per_request: int = 50
-) -> BatchResult:
+def match_batch(index: ExpertIndex, requests: Sequence[RequestRow], *, candidates_per_request: int = 50) -> BatchResult:
     """A global assignment of experts to requests: as many slots filled as capacities allow, then
     the highest total score. Requests left short are listed in `unmatched` with their trail."""
     started = time.perf_counter()
@@ -74,6 +75,7 @@ def match_batch(
         edge_request=edges["request"],
         edge_offer=edges["offer"],
         edge_score=edges["score"],
+        edge_rank=edges["rank"],
         offer_remaining=index.offer_remaining,
         offer_hourly=index.offer_hourly,
     )
@@ -118,10 +120,11 @@ class _Edges:
         self.parts["score"].append(ranked.scores[requests, columns])
         self.parts["components"].append(ranked.components[requests, columns].astype(np.float32))
         self.parts["bonus"].append(ranked.bonus[requests, columns])
+        self.parts["rank"].append(columns)
 
     def concatenate(self) -> dict[str, np.ndarray]:
         empty = {"components": np.zeros((0, len(COMPONENTS)), np.float32), "score": np.zeros(0), "bonus": np.zeros(0)}
-        names = ("request", "row", "offer", "score", "components", "bonus")
+        names = ("request", "row", "offer", "score", "components", "bonus", "rank")
         return {
             name: np.concatenate(self.parts[name]) if self.parts[name] else empty.get(name, np.zeros(0, np.int64))
             for name in names
@@ -155,10 +158,8 @@ def _candidate(index: ExpertIndex, request: RequestRow, ranked: Ranked, i: int, 
 
 def _edge_candidate(index: ExpertIndex, requests: Sequence[RequestRow], edges: dict, e: int) -> Candidate:
     request = requests[int(edges["request"][e])]
-    return _make(
-        index, request, int(edges["row"][e]), int(edges["offer"][e]), edges["score"][e], edges["components"][e],
-        edges["bonus"][e],
-    )  # fmt: skip
+    row, offer = int(edges["row"][e]), int(edges["offer"][e])
+    return _make(index, request, row, offer, edges["score"][e], edges["components"][e], edges["bonus"][e])
 
 
 def _make(index, request, row, offer, score, components, bonus) -> Candidate:

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.preprocessing import normalize
 
 from .index import ExpertIndex, ModePart, _incidence, language_bits
+from .text import l2_normalize
 from .types import COMPONENTS, DEFAULT_WEIGHTS, EMBEDDING_BONUS_CAP, RequestRow
 
 STEPS = ("eligible", "mode", "language", "format", "capacity", "conflict", "already_asked")
@@ -82,7 +82,7 @@ def encode(index: ExpertIndex, requests: Sequence[RequestRow]) -> Queries:
     tfidf = index.vectorizer.transform(texts)
     embeddings = None
     if index.embeddings is not None:
-        embeddings = normalize(np.asarray(index.encoder.encode(texts), dtype=np.float32).reshape(n, -1))
+        embeddings = l2_normalize(np.array(index.encoder.encode(texts), dtype=np.float32).reshape(n, -1))
     q = Queries(
         requests=requests,
         weights=np.array([weights_row(r.weights) for r in requests]).reshape(n, len(COMPONENTS)),
@@ -122,7 +122,9 @@ def _request_features(index: ExpertIndex, q: Queries) -> None:
         if not q.n_languages[i]:
             out[i, columns["bias"]] = w[i, LANGUAGE]
     utc = columns["utc"]
-    out[:, utc : utc + len(index.utc_values)] = w[:, TIMEZONE, None] * timezone_overlap(index.utc_values, q.utc[:, None])
+    out[:, utc : utc + len(index.utc_values)] = w[:, TIMEZONE, None] * timezone_overlap(
+        index.utc_values, q.utc[:, None]
+    )
     if index.projection is not None:
         out[:, columns["text"] :] = w[:, TEXT, None] * index.projection.project(q.tfidf)
 
@@ -148,9 +150,9 @@ def rank_block(index: ExpertIndex, part: ModePart, q: Queries, keep: np.ndarray)
         steps[:, step] = np.count_nonzero(alive, axis=1)
     alive[q.slots <= 0] = False  # nothing to fill: the trail is still reported
 
-    # Distinct keys, or argpartition slows down several times on the ties (filtered-out experts,
-    # experts without text); the tie-break (1e-12 a position) prefers lower person ids.
-    key = np.where(alive, _first_stage(part, q), np.float32(-10.0)) + part.tiebreak
+    # Filtered-out experts get distinct keys below any score: argpartition slows down several
+    # times on a large block of equal values.
+    key = np.where(alive, _first_stage(part, q), part.dead_keys)
     width = int(min(keep.max(initial=0), len(part)))
     if width == 0:
         top = np.zeros((len(q), 0), dtype=np.int64)
@@ -191,7 +193,7 @@ def _stage_two(index, part, q, steps, top, valid, best_offer, keep) -> Ranked:
     score = np.einsum("bkc,bc->bk", components, q.weights) * part.stale_factor[top]
     bonus = np.zeros(top.shape, dtype=np.float64)
     if q.embeddings is not None:
-        cosine = np.einsum("pd,pd->p", index.embeddings[rows], q.embeddings[requests])
+        cosine = np.einsum("pd,pd->p", index.embeddings[rows], q.embeddings[requests]).astype(np.float64)
         bonus[requests, columns] = np.round(EMBEDDING_BONUS_CAP * np.clip(cosine, 0.0, 1.0), DIGITS)
     score = np.round(score + bonus, DIGITS)
     score[~valid] = -np.inf
@@ -258,6 +260,8 @@ def _offer_choice(part: ModePart, formats: np.ndarray, hours: np.ndarray) -> tup
     in_format = (wanted == 2) | ((wanted == 0) & part.remote) | ((wanted == 1) & part.onsite)
     engagements = np.where(part.hourly, part.remaining // hours[:, None], part.remaining)
     key = np.where(in_format & (engagements >= 1), engagements * n + (n - 1 - np.arange(n)), -1)
+    if n == len(part):  # one offer an expert (the usual case): nothing to combine
+        return in_format, key
     return np.logical_or.reduceat(in_format, part.starts, axis=1), np.maximum.reduceat(key, part.starts, axis=1)
 
 

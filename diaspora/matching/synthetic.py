@@ -6,9 +6,9 @@ skills in the institution's language. For every request one expert is planted as
 it has every requested skill (and, when the request is interdisciplinary, the rare skill from
 another field), the same field, the requested languages, ties to the requesting region (when it
 has a home region), a fresh profile, an offer of the mode in a compatible format with capacity
-left, and no affiliation with the institution. It is not
-identifiable by id or text identity: it is a random expert, its bio wraps the phrases in other
-words and often another language, and other experts of the field share some of its skills.
+left, and no affiliation with the institution. It is not identifiable by id or text identity:
+it is a random expert, and its bio is rewritten in the request's language in its own words
+around the skill phrases, which other experts of the field share too.
 """
 
 from __future__ import annotations
@@ -16,27 +16,14 @@ from __future__ import annotations
 import dataclasses
 import random
 
+from .synthetic_words import BIO, CITIES, FIELDS, MODE_LABEL, MODES, REQUEST, TITLES
 from .types import DEFAULT_WEIGHTS, ExpertRow, OfferRow, RequestRow
 
-MODES = (
-    "mentoring",
-    "guest_lecture",
-    "joint_research",
-    "co_supervision",
-    "consulting",
-    "investment",
-    "internship_hosting",
-    "short_visit",
-    "return",
-)
 # Modes whose capacity is usually counted in hours rather than engagements.
 HOURLY_MODES = {"guest_lecture", "consulting", "mentoring", "short_visit"}
 LANGUAGES = ("kk", "ru", "en", "de", "tr", "zh", "fr")
 TEXT_LANGUAGES = ("kk", "ru", "en")
-REGIONS = (
-    "KZ-10 KZ-11 KZ-15 KZ-19 KZ-23 KZ-27 KZ-31 KZ-33 KZ-35 KZ-39 "
-    "KZ-43 KZ-47 KZ-55 KZ-59 KZ-61 KZ-62 KZ-63 KZ-71 KZ-75 KZ-79"
-).split()
+REGIONS = tuple(f"KZ-{n}" for n in (10, 11, 15, 19, 23, 27, 31, 33, 35, 39, 43, 47, 55, 59, 61, 62, 63, 71, 75, 79))
 # Country, UTC offset, the language spoken there besides kk/ru/en (or "").
 COUNTRIES = (
     ("DEU", 1.0, "de"),
@@ -57,279 +44,12 @@ COUNTRIES = (
     ("KAZ", 5.0, ""),
 )
 
-# field code -> (skill slug, English, Russian, Kazakh) x 6
-FIELDS: dict[str, list[tuple[str, str, str, str]]] = {
-    "011": [
-        ("curriculum-design", "curriculum design", "разработка учебных программ", "оқу бағдарламасын әзірлеу"),
-        ("teacher-training", "teacher training", "подготовка учителей", "мұғалімдерді даярлау"),
-        ("student-assessment", "student assessment", "оценивание учащихся", "оқушыларды бағалау"),
-        ("edtech", "educational technology", "цифровые технологии в образовании", "білім берудегі цифрлық технология"),
-        ("inclusive-education", "inclusive education", "инклюзивное образование", "инклюзивті білім беру"),
-        ("pedagogy", "pedagogy research", "педагогические исследования", "педагогикалық зерттеулер"),
-    ],
-    "021": [
-        ("graphic-design", "graphic design", "графический дизайн", "графикалық дизайн"),
-        ("film-production", "film production", "кинопроизводство", "кино өндірісі"),
-        ("music-performance", "music performance", "музыкальное исполнительство", "музыкалық орындаушылық"),
-        ("fine-arts", "painting and fine arts", "изобразительное искусство", "бейнелеу өнері"),
-        ("animation", "animation", "анимация", "анимация өнері"),
-        ("art-curation", "museum curation", "кураторство выставок", "көрмелерді кураторлау"),
-    ],
-    "022": [
-        ("history", "history of Kazakhstan", "история Казахстана", "Қазақстан тарихы"),
-        ("philosophy", "philosophy", "философия", "философия ғылымы"),
-        ("archaeology", "archaeology", "археология", "археология"),
-        ("religious-studies", "religious studies", "религиоведение", "дінтану"),
-        ("ethnography", "ethnography", "этнография", "этнография"),
-        ("digital-humanities", "digital humanities", "цифровые гуманитарные науки", "цифрлық гуманитарлық ғылымдар"),
-    ],
-    "023": [
-        ("translation", "translation", "художественный перевод", "аударма ісі"),
-        ("linguistics", "linguistics", "лингвистика", "тіл білімі"),
-        ("kazakh-language", "Kazakh language", "казахский язык", "қазақ тілі"),
-        ("english-teaching", "teaching English", "преподавание английского", "ағылшын тілін оқыту"),
-        ("turkic-studies", "Turkic studies", "тюркология", "түркітану"),
-        ("corpus-linguistics", "corpus linguistics", "корпусная лингвистика", "корпустық лингвистика"),
-    ],
-    "031": [
-        ("economics", "economics", "экономика", "экономика ғылымы"),
-        ("sociology", "sociology", "социология", "әлеуметтану"),
-        ("psychology", "psychology", "психология", "психология"),
-        ("political-science", "political science", "политология", "саясаттану"),
-        ("demography", "demography", "демография", "демография"),
-        ("survey-methods", "survey methodology", "методология опросов", "сауалнама әдістемесі"),
-    ],
-    "032": [
-        ("journalism", "journalism", "журналистика", "журналистика"),
-        ("media-studies", "media studies", "медиаисследования", "медиазерттеулер"),
-        ("library-science", "library science", "библиотековедение", "кітапханатану"),
-        ("data-journalism", "data journalism", "журналистика данных", "деректер журналистикасы"),
-        ("public-relations", "public relations", "связи с общественностью", "қоғаммен байланыс"),
-        ("archival-science", "archives", "архивоведение", "мұрағаттану"),
-    ],
-    "041": [
-        ("accounting", "accounting", "бухгалтерский учёт", "бухгалтерлік есеп"),
-        ("finance", "corporate finance", "корпоративные финансы", "корпоративтік қаржы"),
-        ("marketing", "marketing", "маркетинг", "маркетинг"),
-        ("management", "management", "менеджмент", "басқару"),
-        ("entrepreneurship", "entrepreneurship", "предпринимательство", "кәсіпкерлік"),
-        ("supply-chain", "supply chains", "цепочки поставок", "жеткізу тізбектері"),
-    ],
-    "042": [
-        ("international-law", "international law", "международное право", "халықаралық құқық"),
-        ("civil-law", "civil law", "гражданское право", "азаматтық құқық"),
-        ("intellectual-property", "intellectual property", "интеллектуальная собственность", "зияткерлік меншік"),
-        ("human-rights", "human rights", "права человека", "адам құқықтары"),
-        ("arbitration", "arbitration", "арбитраж", "төрелік"),
-        ("energy-law", "energy law", "энергетическое право", "энергетикалық құқық"),
-    ],
-    "051": [
-        ("molecular-biology", "molecular biology", "молекулярная биология", "молекулалық биология"),
-        ("genetics", "genetics", "генетика", "генетика"),
-        ("microbiology", "microbiology", "микробиология", "микробиология"),
-        ("biochemistry", "biochemistry", "биохимия", "биохимия"),
-        ("bioinformatics", "bioinformatics", "биоинформатика", "биоинформатика"),
-        ("neuroscience", "neuroscience", "нейробиология", "нейробиология"),
-    ],
-    "052": [
-        ("hydrology", "hydrology", "гидрология", "гидрология"),
-        ("water-resources", "water resources", "водные ресурсы", "су ресурстары"),
-        ("climate-science", "climate change", "изменение климата", "климаттың өзгеруі"),
-        ("ecology", "ecology", "экология", "экология"),
-        ("water-quality", "water quality", "качество воды", "су сапасы"),
-        ("biodiversity", "biodiversity", "биоразнообразие", "биоәртүрлілік"),
-    ],
-    "053": [
-        ("physics", "physics", "физика", "физика"),
-        ("chemistry", "chemistry", "химия", "химия"),
-        ("geology", "geology", "геология", "геология"),
-        ("astronomy", "astronomy", "астрономия", "астрономия"),
-        ("materials-science", "materials science", "материаловедение", "материалтану"),
-        ("petroleum-geology", "petroleum geology", "геология нефти и газа", "мұнай-газ геологиясы"),
-    ],
-    "054": [
-        ("statistics", "statistics", "статистика", "статистика"),
-        ("applied-mathematics", "applied mathematics", "прикладная математика", "қолданбалы математика"),
-        ("data-analysis", "data analysis", "анализ данных", "деректерді талдау"),
-        ("probability", "probability theory", "теория вероятностей", "ықтималдықтар теориясы"),
-        ("optimisation", "optimisation", "оптимизация", "оңтайландыру"),
-        ("actuarial-science", "actuarial science", "актуарные расчёты", "актуарлық есептеулер"),
-    ],
-    "061": [
-        ("machine-learning", "machine learning", "машинное обучение", "машиналық оқыту"),
-        ("software-engineering", "software engineering", "программная инженерия", "бағдарламалық инженерия"),
-        ("cybersecurity", "cybersecurity", "кибербезопасность", "киберқауіпсіздік"),
-        ("databases", "databases", "базы данных", "дерекқорлар"),
-        ("cloud-computing", "cloud computing", "облачные вычисления", "бұлттық есептеулер"),
-        ("nlp", "natural language processing", "обработка естественного языка", "табиғи тілді өңдеу"),
-    ],
-    "071": [
-        ("mechanical-engineering", "mechanical engineering", "машиностроение", "машина жасау"),
-        ("electrical-engineering", "electrical engineering", "электротехника", "электротехника"),
-        ("power-systems", "power systems", "энергосистемы", "энергожүйелер"),
-        ("robotics", "robotics", "робототехника", "робототехника"),
-        ("chemical-engineering", "chemical engineering", "химическая технология", "химиялық технология"),
-        ("automation", "industrial automation", "автоматизация производства", "өндірісті автоматтандыру"),
-    ],
-    "072": [
-        ("food-technology", "food technology", "пищевые технологии", "тамақ технологиясы"),
-        ("textiles", "textiles", "текстильное производство", "тоқыма өндірісі"),
-        ("mining", "mining", "горное дело", "тау-кен ісі"),
-        ("metallurgy", "metallurgy", "металлургия", "металлургия"),
-        ("quality-control", "quality control", "контроль качества", "сапаны бақылау"),
-        ("oil-refining", "oil refining", "нефтепереработка", "мұнай өңдеу"),
-    ],
-    "073": [
-        ("architecture", "architecture", "архитектура", "сәулет өнері"),
-        ("urban-planning", "urban planning", "градостроительство", "қала құрылысы"),
-        ("civil-engineering", "civil engineering", "гражданское строительство", "азаматтық құрылыс"),
-        ("structural-engineering", "structural design", "проектирование конструкций", "құрылымдарды жобалау"),
-        ("seismic-design", "seismic safety", "сейсмостойкость", "сейсмикалық төзімділік"),
-        ("building-materials", "building materials", "строительные материалы", "құрылыс материалдары"),
-    ],
-    "081": [
-        ("agronomy", "agronomy", "агрономия", "агрономия"),
-        ("soil-science", "soil science", "почвоведение", "топырақтану"),
-        ("irrigation", "irrigation", "орошение", "суару"),
-        ("crop-breeding", "crop breeding", "селекция растений", "өсімдіктер селекциясы"),
-        ("livestock", "livestock farming", "животноводство", "мал шаруашылығы"),
-        ("agri-economics", "agricultural economics", "экономика сельского хозяйства", "ауыл шаруашылығы экономикасы"),
-    ],
-    "082": [
-        ("forest-management", "forest management", "лесное хозяйство", "орман шаруашылығы"),
-        ("reforestation", "reforestation", "лесовосстановление", "орманды қалпына келтіру"),
-        ("wildfire", "wildfire prevention", "лесные пожары", "орман өрттері"),
-        ("forest-ecology", "forest ecology", "лесная экология", "орман экологиясы"),
-        ("wood-science", "wood science", "древесиноведение", "ағаштану"),
-        ("saxaul-restoration", "saxaul restoration", "восстановление саксаула", "сексеуілді қалпына келтіру"),
-    ],
-    "083": [
-        ("aquaculture", "aquaculture", "аквакультура", "аквамәдениет"),
-        ("fish-biology", "fish biology", "ихтиология", "ихтиология"),
-        ("fisheries-management", "fisheries management", "управление рыболовством", "балық шаруашылығын басқару"),
-        ("aral-sea", "Aral Sea restoration", "восстановление Арала", "Аралды қалпына келтіру"),
-        ("caspian-ecology", "Caspian ecology", "экология Каспия", "Каспий экологиясы"),
-        ("fish-processing", "fish processing", "переработка рыбы", "балық өңдеу"),
-    ],
-    "084": [
-        ("veterinary-medicine", "veterinary medicine", "ветеринария", "ветеринария"),
-        ("animal-health", "animal health", "здоровье животных", "жануарлар денсаулығы"),
-        ("epizootology", "epizootology", "эпизоотология", "эпизоотология"),
-        ("veterinary-surgery", "veterinary surgery", "ветеринарная хирургия", "ветеринарлық хирургия"),
-        ("zoonoses", "zoonotic diseases", "зоонозы", "зооноздар"),
-        ("animal-nutrition", "animal nutrition", "кормление животных", "жануарларды азықтандыру"),
-    ],
-    "091": [
-        ("public-health", "public health", "общественное здравоохранение", "қоғамдық денсаулық сақтау"),
-        ("epidemiology", "epidemiology", "эпидемиология", "эпидемиология"),
-        ("cardiology", "cardiology", "кардиология", "кардиология"),
-        ("oncology", "oncology", "онкология", "онкология"),
-        ("nursing", "nursing", "сестринское дело", "мейірбике ісі"),
-        ("health-informatics", "health informatics", "медицинская информатика", "медициналық информатика"),
-    ],
-    "092": [
-        ("social-work", "social work", "социальная работа", "әлеуметтік жұмыс"),
-        ("child-protection", "child protection", "защита детей", "балаларды қорғау"),
-        ("disability-support", "disability support", "поддержка людей с инвалидностью", "мүгедектігі бар адамдарды қолдау"),
-        ("elderly-care", "elderly care", "уход за пожилыми", "қарттарға күтім"),
-        ("community-development", "community development", "развитие местных сообществ", "қоғамдастықты дамыту"),
-        ("migration-support", "migrant support", "помощь мигрантам", "көші-қон қолдауы"),
-    ],
-    "101": [
-        ("tourism", "tourism", "туризм", "туризм"),
-        ("hospitality", "hospitality", "гостиничное дело", "қонақ үй ісі"),
-        ("sport-coaching", "sports coaching", "спортивная подготовка", "спорттық жаттықтыру"),
-        ("event-management", "event management", "организация мероприятий", "іс-шараларды ұйымдастыру"),
-        ("culinary-arts", "culinary arts", "кулинария", "аспаздық өнер"),
-        ("ecotourism", "ecotourism", "экотуризм", "экотуризм"),
-    ],
-    "102": [
-        ("occupational-safety", "occupational safety", "охрана труда", "еңбекті қорғау"),
-        ("environmental-health", "environmental health", "гигиена окружающей среды", "қоршаған орта гигиенасы"),
-        ("sanitation", "sanitation", "санитария", "санитария"),
-        ("industrial-hygiene", "industrial hygiene", "промышленная гигиена", "өндірістік гигиена"),
-        ("radiation-safety", "radiation safety", "радиационная безопасность", "радиациялық қауіпсіздік"),
-        ("waste-management", "waste management", "обращение с отходами", "қалдықтарды басқару"),
-    ],
-    "103": [
-        ("emergency-management", "emergency management", "управление ЧС", "төтенше жағдайларды басқару"),
-        ("civil-protection", "civil protection", "гражданская защита", "азаматтық қорғаныс"),
-        ("disaster-risk", "disaster risk reduction", "снижение риска бедствий", "апат қаупін азайту"),
-        ("forensics", "forensic science", "криминалистика", "криминалистика"),
-        ("border-security", "border security", "пограничная безопасность", "шекара қауіпсіздігі"),
-        ("crisis-response", "crisis response", "реагирование на кризисы", "дағдарысқа әрекет ету"),
-    ],
-    "104": [
-        ("logistics", "logistics", "логистика", "логистика"),
-        ("railway-engineering", "railway engineering", "железнодорожный транспорт", "теміржол көлігі"),
-        ("aviation", "aviation", "авиация", "авиация"),
-        ("road-safety", "road safety", "безопасность дорожного движения", "жол қозғалысы қауіпсіздігі"),
-        ("public-transport", "public transport", "общественный транспорт", "қоғамдық көлік"),
-        ("maritime-transport", "maritime transport", "морской транспорт", "теңіз көлігі"),
-    ],
-}
 FIELD_CODES = tuple(FIELDS)
 _LANGUAGE_COLUMN = {"en": 1, "ru": 2, "kk": 3}
 SKILL_PHRASES: dict[str, tuple[str, str, str]] = {
     slug: (en, ru, kk) for rows in FIELDS.values() for slug, en, ru, kk in rows
 }
 SKILL_FIELD = {slug: code for code, rows in FIELDS.items() for slug, *_ in rows}
-
-# Words around the topic phrases, so bios and requests do not repeat each other.
-_BIO = {
-    "en": (
-        "{title} at a university in {city}. Works on {a}; {years} years of experience with {b}. "
-        "Happy to help with {c}.",
-        "{title}, {city}. Research and teaching in {a} and {b}. Projects: {c}.",
-        "Based in {city}, {title}. Focus on {a}, also {b} and {c}; alumnus of a Kazakh university.",
-    ),
-    "ru": (
-        "{title}, {city}. Занимается темами: {a}; опыт {years} лет в области: {b}. Готов помочь: {c}.",
-        "{title} в {city}. Исследования и преподавание: {a}, {b}. Проекты: {c}.",
-        "Живёт в {city}, {title}. Основное направление: {a}; также {b} и {c}. Выпускник вуза Казахстана.",
-    ),
-    "kk": (
-        "{city} қаласындағы {title}. Зерттеу бағыттары: {a}; {b} саласында {years} жыл тәжірибе. Көмектесе алады: {c}.",
-        "{title}, {city}. Ғылым мен оқыту: {a}, {b}. Жобалар: {c}.",
-        "{city} қаласында тұрады, {title}. Негізгі бағыты: {a}; сонымен қатар {b} және {c}. Қазақстандық ЖОО түлегі.",
-    ),
-}
-_TITLES = {
-    "en": ("Professor", "Senior researcher", "Lecturer", "Engineer", "Consultant", "Postdoctoral fellow"),
-    "ru": ("Профессор", "Старший научный сотрудник", "Преподаватель", "Инженер", "Консультант", "Постдок"),
-    "kk": ("Профессор", "Аға ғылыми қызметкер", "Оқытушы", "Инженер", "Кеңесші", "Постдок"),
-}
-_CITIES = ("Berlin", "Boston", "London", "Moscow", "Istanbul", "Beijing", "Seoul", "Toronto", "Paris", "Prague")
-_REQUEST = {
-    "en": ("{mode} needed: {a}", "Looking for an expert in {a} ({mode})", "{mode} on {a} for our students"),
-    "ru": ("Нужен эксперт: {a} ({mode})", "Ищем специалиста по теме: {a}", "{mode}: {a} для студентов и сотрудников"),
-    "kk": ("Сарапшы қажет: {a} ({mode})", "Біз {a} бойынша маман іздейміз", "{mode}: студенттерге арналған {a}"),
-}
-_MODE_LABEL = {
-    "en": {m: m.replace("_", " ") for m in MODES},
-    "ru": {
-        "mentoring": "менторство",
-        "guest_lecture": "гостевая лекция",
-        "joint_research": "совместное исследование",
-        "co_supervision": "соруководство",
-        "consulting": "консультация",
-        "investment": "инвестиции",
-        "internship_hosting": "стажировка",
-        "short_visit": "короткий визит",
-        "return": "возвращение",
-    },
-    "kk": {
-        "mentoring": "тәлімгерлік",
-        "guest_lecture": "қонақ дәріс",
-        "joint_research": "бірлескен зерттеу",
-        "co_supervision": "бірлескен жетекшілік",
-        "consulting": "кеңес беру",
-        "investment": "инвестиция",
-        "internship_hosting": "тағылымдама",
-        "short_visit": "қысқа сапар",
-        "return": "елге оралу",
-    },
-}
 
 
 def population(
@@ -413,8 +133,8 @@ def _bio(rng: random.Random, language: str, skills: list[str]) -> str:
     phrases = [_phrase(slug, language) for slug in skills]
     rng.shuffle(phrases)
     a, b, c = phrases[0], ", ".join(phrases[1:2]) or phrases[0], ", ".join(phrases[2:]) or "консультации"
-    bio = rng.choice(_BIO[language]).format(
-        title=rng.choice(_TITLES[language]), city=rng.choice(_CITIES), years=rng.randint(3, 25), a=a, b=b, c=c
+    bio = rng.choice(BIO[language]).format(
+        title=rng.choice(TITLES[language]), city=rng.choice(CITIES), years=rng.randint(3, 25), a=a, b=b, c=c
     )
     labels = ", ".join(slug.replace("-", " ") for slug in skills)
     return f"{bio} Skills: {labels}."
@@ -475,7 +195,7 @@ def _random_request(rng: random.Random, request_id: int, institutions: list) -> 
 
 def _request_text(rng: random.Random, language: str, mode: str, skills: list[str]) -> str:
     topic = ", ".join(_phrase(slug, language) for slug in skills)
-    return rng.choice(_REQUEST[language]).format(mode=_MODE_LABEL[language][mode], a=topic)
+    return rng.choice(REQUEST[language]).format(mode=MODE_LABEL[language][mode], a=topic)
 
 
 def _weights(rng: random.Random) -> dict[str, float]:

@@ -234,10 +234,9 @@ def request_cascade(*, request: ExpertiseRequest) -> int:
 
 
 def _offer_candidate(request: ExpertiseRequest, row, candidate) -> bool:
-    from .matching import _fresh_remaining, match_from_candidate
+    from .matching import match_from_candidate, still_available
 
-    demand = row.hours_per_expert if candidate.unit == Offer.Unit.HOURS else 1
-    if _fresh_remaining([candidate.offer_id]).get(candidate.offer_id, 0) < demand:
+    if not still_available([candidate], row.hours_per_expert):
         return False
     rank = request.matches.count() + 1
     match = match_from_candidate(candidate, replace(row), run=None, rank=rank)

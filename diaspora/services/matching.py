@@ -22,6 +22,7 @@ from ..matching.embeddings import load_encoder
 from ..matching.engine import ExpertIndex, match_batch, rank_for_request
 from ..matching.types import Candidate, FilterStep, RankResult
 from ..models import ExpertiseRequest, Match, MatchRun, Offer
+from ..selectors import people_matchable
 from ..selectors_matching import expert_rows, offers_reserved_load, open_requests, request_row
 from .registry import INDEX_VERSION_KEY
 
@@ -63,10 +64,20 @@ def request_top(*, request: ExpertiseRequest, k: int = 20) -> RankResult:
         raise MatchingRefused("Only open requests are matched.")
     row = request_row(request)
     result = rank_for_request(expert_index(), _with_slots(row), k=k + 10)
-    fresh = _fresh_remaining([c.offer_id for c in result.candidates])
-    kept = [c for c in result.candidates if fresh.get(c.offer_id, 0) >= _demand(c, row.hours_per_expert)]
-    result.candidates = kept[:k]
+    result.candidates = still_available(result.candidates, row.hours_per_expert)[:k]
     return result
+
+
+def still_available(candidates: list[Candidate], hours_per_expert: int) -> list[Candidate]:
+    """Candidates from a possibly older index, kept only if they are still matchable (consent,
+    visibility, status) and their offer still has room: the database decides, not the index."""
+    if not candidates:
+        return []
+    matchable = set(people_matchable().filter(pk__in=[c.person_id for c in candidates]).values_list("pk", flat=True))
+    fresh = _fresh_remaining([c.offer_id for c in candidates])
+    return [
+        c for c in candidates if c.person_id in matchable and fresh.get(c.offer_id, 0) >= _demand(c, hours_per_expert)
+    ]
 
 
 def _with_slots(row):

@@ -309,5 +309,7 @@ def respondent_link_user(*, response_id: int, user_id: int) -> bool:
     if invitation is None:
         return False
     return bool(
-        type(invitation.respondent).objects.filter(pk=invitation.respondent_id, user__isnull=True).update(user_id=user_id)
+        type(invitation.respondent)
+        .objects.filter(pk=invitation.respondent_id, user__isnull=True)
+        .update(user_id=user_id)
     )
