@@ -68,3 +68,11 @@ def expertise_request(staff, inst, **overrides):
         **overrides,
     )
     return request_create(user=staff, data=data)
+
+
+def client_for(user):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(user)
+    return client

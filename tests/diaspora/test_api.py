@@ -14,25 +14,12 @@ from rest_framework.test import APIClient
 from accounts.models import Role
 from diaspora.models import Consent, ExpertiseRequest, Match, MatchRun, Message, Person
 from diaspora.services import lifecycle, matching
-from tests.diaspora.people import expert, expertise_request, institution
+from tests.diaspora.people import client_for, expert, expertise_request, institution
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
 BASE = "/api/v1/registry"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_index():
-    matching.forget_expert_index()
-    yield
-    matching.forget_expert_index()
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def profile_body(**overrides) -> dict:

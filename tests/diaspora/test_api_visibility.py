@@ -8,31 +8,17 @@ of what institution staff see, and filtering on them reveals nothing.
 """
 
 import pytest
-from rest_framework.test import APIClient
 
 from accounts.models import Programme, Role
 from diaspora.models import Match, MatchRun
 from diaspora.services import lifecycle, matching, registry
 from diaspora.services.registry import OfferInput, ProfileInput
-from tests.diaspora.people import expert, expertise_request, institution
+from tests.diaspora.people import client_for, expert, expertise_request, institution
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
 BASE = "/api/v1/registry"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_index():
-    matching.forget_expert_index()
-    yield
-    matching.forget_expert_index()
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def _hide(person) -> None:

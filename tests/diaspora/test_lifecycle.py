@@ -10,17 +10,9 @@ from django.utils import timezone
 from diaspora.models import ExpertiseRequest, Match, Offer
 from diaspora.services import lifecycle
 from diaspora.services.lifecycle import TransitionRefused
-from diaspora.services.matching import forget_expert_index
 from tests.diaspora.people import expert, expertise_request, institution
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_index():
-    forget_expert_index()
-    yield
-    forget_expert_index()
 
 
 def _offered(person, request, **fields):

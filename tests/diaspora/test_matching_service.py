@@ -14,13 +14,6 @@ from tests.diaspora.people import expert, expertise_request, institution
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fresh_index():
-    matching.forget_expert_index()
-    yield
-    matching.forget_expert_index()
-
-
 def test_the_nightly_run_proposes_the_best_expert_with_an_explanation():
     hydrologist = expert("erlan")
     expert("lawyer", skills=["corporate-law"], field="042", bio="Corporate lawyer, M&A and arbitration.")

@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from accounts.models import Programme, Role, User
 from diaspora.models import Consent, ExpertiseRequest, Institution, Match, MatchRun, Message, Person, Visibility
-from diaspora.services.matching import forget_expert_index
 from diaspora.services.registry import OfferInput, ProfileInput, consent_withdraw, person_register, person_set_status
 from surveys.models import Invitation, Panel, PanelMember, Respondent, Response, Wave
 from surveys.samples import SAMPLE_GRADUATE_ANSWERS
@@ -20,14 +19,6 @@ from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_matching_index():
-    # The per-process index of experts must not carry people from an earlier test's rows.
-    forget_expert_index()
-    yield
-    forget_expert_index()
 
 
 # --------------------------------------------------------------------------- helpers
