@@ -567,7 +567,7 @@ def test_visibility_defaults_are_preselected(client):
 
 
 def test_a_finished_run_shows_its_figures(
-    client, programme_admin, crowd, expertise_request, django_capture_on_commit_callbacks
+    client, programme_admin, crowd, expertise_request, django_capture_on_commit_callbacks, tasks_in_process
 ):
     signed_in(client, programme_admin)
     with django_capture_on_commit_callbacks(execute=True):
