@@ -112,42 +112,68 @@ def expert_text(bio: str, tags, skills, field: str) -> str:
     return " ".join(p for p in parts if p)
 
 
-def request_weights(request: ExpertiseRequest) -> dict[str, float]:
-    settings_row = (
-        MatchingSettings.objects.filter(programme_id=request.programme_id).first() if request.programme_id else None
-    ) or MatchingSettings.objects.filter(programme__isnull=True).first()
-    if settings_row and settings_row.weights:
-        return {k: float(v) for k, v in settings_row.weights.items() if k in DEFAULT_WEIGHTS}
+def _settings_for(programme_id: int | None) -> MatchingSettings | None:
+    row = MatchingSettings.objects.filter(programme_id=programme_id).first() if programme_id else None
+    return row or MatchingSettings.objects.filter(programme__isnull=True).first()
+
+
+def _weights_of(row: MatchingSettings | None) -> dict[str, float]:
+    if row and row.weights:
+        return {k: float(v) for k, v in row.weights.items() if k in DEFAULT_WEIGHTS}
     return dict(DEFAULT_WEIGHTS)
 
 
+def request_weights(request: ExpertiseRequest) -> dict[str, float]:
+    return _weights_of(_settings_for(request.programme_id))
+
+
 def offer_days(request: ExpertiseRequest) -> int:
-    row = MatchingSettings.objects.filter(programme_id=request.programme_id).first() if request.programme_id else None
-    row = row or MatchingSettings.objects.filter(programme__isnull=True).first()
+    row = _settings_for(request.programme_id)
     return row.offer_days if row else 7
 
 
 def request_row(request: ExpertiseRequest, at: datetime | None = None) -> RequestRow:
+    return request_rows([request], at)[0]
+
+
+def request_rows(requests: list[ExpertiseRequest], at: datetime | None = None) -> list[RequestRow]:
+    """Engine rows for many requests in a fixed number of queries (the nightly batch reads
+    thousands): places held and people asked come from one pass over their matches."""
     at = at or timezone.now()
-    held = request.matches.filter(status__in=HOLDING).count()
-    asked = frozenset(request.matches.values_list("person_id", flat=True))
-    region = request.region or request.institution.region
-    return RequestRow(
-        request_id=request.pk,
-        institution_id=request.institution_id,
-        mode=request.mode,
-        field=request.field_of_study,
-        skills=tuple(request.skills),
-        languages=tuple(request.languages),
-        region=region,
-        utc_offset=_offset("Asia/Almaty", at),
-        format=request.format,
-        text=" ".join([request.title, request.topic, *_labels(request.skills)]),
-        slots=max(0, request.experts_needed - held),
-        hours_per_expert=request.hours_per_expert,
-        excluded_person_ids=asked,
-        weights=request_weights(request),
-    )
+    ids = [r.pk for r in requests]
+    held: dict[int, int] = defaultdict(int)
+    asked: dict[int, set[int]] = defaultdict(set)
+    for request_id, person_id, status in (
+        Match.objects.filter(request_id__in=ids).values_list("request_id", "person_id", "status").iterator()
+    ):
+        asked[request_id].add(person_id)
+        if status in HOLDING:
+            held[request_id] += 1
+    weights: dict[int | None, dict[str, float]] = {}
+    offset = _offset("Asia/Almaty", at)
+    rows = []
+    for request in requests:
+        if request.programme_id not in weights:
+            weights[request.programme_id] = _weights_of(_settings_for(request.programme_id))
+        rows.append(
+            RequestRow(
+                request_id=request.pk,
+                institution_id=request.institution_id,
+                mode=request.mode,
+                field=request.field_of_study,
+                skills=tuple(request.skills),
+                languages=tuple(request.languages),
+                region=request.region or request.institution.region,
+                utc_offset=offset,
+                format=request.format,
+                text=" ".join([request.title, request.topic, *_labels(request.skills)]),
+                slots=max(0, request.experts_needed - held[request.pk]),
+                hours_per_expert=request.hours_per_expert,
+                excluded_person_ids=frozenset(asked[request.pk]),
+                weights=dict(weights[request.programme_id]),
+            )
+        )
+    return rows
 
 
 def _labels(skills) -> list[str]:

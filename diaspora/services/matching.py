@@ -23,7 +23,7 @@ from ..matching.engine import ExpertIndex, match_batch, rank_for_request
 from ..matching.types import Candidate, FilterStep, RankResult
 from ..models import ExpertiseRequest, Match, MatchRun, Offer
 from ..selectors import people_matchable
-from ..selectors_matching import expert_rows, offers_reserved_load, open_requests, request_row
+from ..selectors_matching import expert_rows, offers_reserved_load, open_requests, request_row, request_rows
 from .registry import INDEX_VERSION_KEY
 
 
@@ -150,7 +150,7 @@ def matching_run(*, run: MatchRun) -> MatchRun:
 def _run(run: MatchRun) -> dict:
     started = time.perf_counter()
     requests = open_requests()
-    rows = [request_row(r) for r in requests]
+    rows = request_rows(requests)
     rows = [r for r in rows if r.slots > 0]
     load_seconds = time.perf_counter() - started
     index = ExpertIndex.build(expert_rows(), encoder=load_encoder(settings.MATCHING_EMBEDDING_BACKEND))
