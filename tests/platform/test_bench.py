@@ -47,3 +47,17 @@ def test_the_submission_benchmark_runs_and_prints_its_table(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "baseline" in result.stdout and "submission" in result.stdout
     assert "target 0 errors: met" in result.stdout, result.stdout
+
+
+@pytest.mark.postgres
+def test_the_database_matching_benchmark_runs_and_prints_its_table():
+    database = settings.DATABASE_URL.rsplit("/", 1)[0] + "/kelu_bench_matching_smoke"
+    result = subprocess.run(
+        [sys.executable, "bench/matching_db.py", "--database", database, "--experts", "500", "--requests", "50"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "total: matching_run" in result.stdout and "proposals written" in result.stdout, result.stdout
