@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 
-from .models import Consent, ExpertiseRequest, Institution, Match, Mode, Offer, Person, Visibility
+from .models import Consent, ExpertiseRequest, Institution, Match, Message, Offer, Person, Visibility
 
 # Levels of visibility a viewer passes, by kind of viewer (administrators pass
 # "administrators" only for the people of the programmes they administer).
@@ -306,4 +306,34 @@ def matches_of_person(person: Person) -> QuerySet[Match]:
     )
 
 
-MODES = [m.value for m in Mode]
+def match_for_staff(user: User, match_id: int, *, request_id: int | None = None) -> Match:
+    """A match of a request the viewer may act on, whose expert is still shown with it."""
+    matches = Match.objects.filter(
+        pk=match_id, request__in=requests_visible_to(user), person__in=people_matchable_or_engaged()
+    )
+    if request_id is not None:
+        matches = matches.filter(request_id=request_id)
+    match = matches.select_related("request__institution", "person").first()
+    if match is None:
+        raise Http404("No such match.")
+    return match
+
+
+# --- relayed messages ------------------------------------------------------------------------
+
+
+def inbox_of(user: User) -> QuerySet[Message]:
+    return Message.objects.filter(recipient=user).select_related("sender__person", "match__request")
+
+
+def message_get_for(user: User, message_id: int, *, received_only: bool = False) -> Message:
+    """A message to the viewer (or, unless received_only, from them); anyone else's is a 404."""
+    mine = Q(recipient=user) if received_only else Q(recipient=user) | Q(sender=user)
+    message = (
+        Message.objects.filter(mine, pk=message_id)
+        .select_related("sender__person", "recipient__person", "match__request")
+        .first()
+    )
+    if message is None:
+        raise Http404("No such message.")
+    return message

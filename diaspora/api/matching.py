@@ -199,19 +199,7 @@ class RequestOfferProposalsApi(RegistryApi):
 
 
 def _match_for_staff(request: Request, pk: int) -> Match:
-    """A match of a request you may see, whose expert is still shown with it."""
-    match = (
-        Match.objects.filter(
-            pk=pk,
-            request__in=selectors.requests_visible_to(request.user),
-            person__in=selectors.people_matchable_or_engaged(),
-        )
-        .select_related("request__institution", "person")
-        .first()
-    )
-    if match is None:
-        raise NotFound("No such match.")
-    return match
+    return selectors.match_for_staff(request.user, pk)
 
 
 class MatchOfferApi(RegistryApi):

@@ -273,14 +273,11 @@ class MyMessageListApi(MeListApi):
     serializer_class = InboxMessageOutput
 
     def get_queryset(self):
-        return Message.objects.filter(recipient=self.request.user).select_related("sender")
+        return selectors.inbox_of(self.request.user)
 
 
 def _my_message(request: Request, pk: int) -> Message:
-    message = Message.objects.filter(recipient=request.user, pk=pk).select_related("sender", "match").first()
-    if message is None:
-        raise NotFound("No such message in your inbox.")
-    return message
+    return selectors.message_get_for(request.user, pk, received_only=True)
 
 
 class MyMessageReadApi(MeApi):

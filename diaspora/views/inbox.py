@@ -5,27 +5,23 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from .. import selectors
 from ..forms import ReplyForm
 from ..models import Message
 from ..services.messages import MessageRefused, message_mark_read, message_reply
 from .common import PAGE_SIZE, page, sender_label
 
 
-def _messages():
-    return Message.objects.select_related("sender__person", "recipient__person", "match__request")
-
-
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
-    received = _messages().filter(recipient=request.user)
+    received = selectors.inbox_of(request.user)
     listing = Paginator(received, PAGE_SIZE).get_page(request.GET.get("page"))
-    sent = _messages().filter(sender=request.user)[:PAGE_SIZE]
+    sent = Message.objects.filter(sender=request.user).select_related("recipient__person")[:PAGE_SIZE]
     context = {
         "page": listing,
         "received": [(m, sender_label(m.sender)) for m in listing.object_list],
@@ -38,9 +34,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def message_detail(request: HttpRequest, message_id: int) -> HttpResponse:
     """One message, to or from the viewer (anyone else's is a 404); a reply goes back through the platform."""
-    message = _messages().filter(Q(recipient=request.user) | Q(sender=request.user), pk=message_id).first()
-    if message is None:
-        raise Http404(_("No such message."))
+    message = selectors.message_get_for(request.user, message_id)
     is_recipient = message.recipient_id == request.user.pk
     if is_recipient and message.read_at is None:
         message_mark_read(message=message)

@@ -197,9 +197,9 @@ def request_close_view(request: HttpRequest, request_id: int) -> HttpResponse:
 @require_POST
 def match_action(request: HttpRequest, request_id: int, match_id: int, action: str) -> HttpResponse:
     expertise_request = selectors.request_get_for(request.user, request_id)
-    match = expertise_request.matches.select_related("request__institution", "person").filter(pk=match_id).first()
-    if match is None or action not in ("withdraw", "activate", "complete"):
+    if action not in ("withdraw", "activate", "complete"):
         raise Http404
+    match = selectors.match_for_staff(request.user, match_id, request_id=expertise_request.pk)
     back = redirect(reverse("diaspora-request", args=[expertise_request.pk]) + f"#match-{match.pk}")
     try:
         if action == "withdraw":
