@@ -5,16 +5,24 @@ from __future__ import annotations
 from django.contrib.auth.models import Group, Permission
 from rest_framework.authtoken.models import Token
 
-from .models import Role, User
+from .models import Programme, Role, User
 
-DEMO_ACCOUNTS = [
-    # username, role, password, is_staff, is_superuser
-    ("graduate", Role.RESPONDENT, "graduate-demo-2026", False, False),
-    ("programme-admin", Role.PROGRAMME_ADMIN, "admin-demo-2026", True, False),
-    ("institution", Role.INSTITUTION_STAFF, "institution-demo-2026", False, False),
-    ("researcher", Role.RESEARCHER, "researcher-demo-2026", False, False),
-    ("superuser", Role.RESPONDENT, "superuser-demo-2026", True, True),
+DEMO_PROGRAMMES = [
+    # slug, name, names
+    ("bolashak", "Bolashak", {"kk": "Болашақ", "ru": "Болашак", "en": "Bolashak"}),
+    ("serpin-2050", "Serpin-2050", {"kk": "Серпін-2050", "ru": "Серпин-2050", "en": "Serpin-2050"}),
 ]
+DEMO_ACCOUNTS = [
+    # username, role, password, is_staff, is_superuser, programme administered
+    ("graduate", Role.RESPONDENT, "graduate-demo-2026", False, False, None),
+    ("programme-admin", Role.PROGRAMME_ADMIN, "admin-demo-2026", True, False, "bolashak"),
+    ("serpin-admin", Role.PROGRAMME_ADMIN, "serpin-demo-2026", True, False, "serpin-2050"),
+    ("institution", Role.INSTITUTION_STAFF, "institution-demo-2026", False, False, None),
+    ("researcher", Role.RESEARCHER, "researcher-demo-2026", False, False, None),
+    ("superuser", Role.RESPONDENT, "superuser-demo-2026", True, True, None),
+]
+# What programme administrators may open in the Django admin; what they see there is
+# limited to their programmes by accounts.scoping.
 PROGRAMME_ADMIN_PERMISSIONS = [
     ("surveys", "view_survey"),
     ("surveys", "add_survey"),
@@ -25,7 +33,32 @@ PROGRAMME_ADMIN_PERMISSIONS = [
     ("surveys", "add_wave"),
     ("surveys", "change_wave"),
     ("surveys", "view_response"),
+    ("surveys", "view_panel"),
+    ("surveys", "add_panel"),
+    ("surveys", "change_panel"),
+    ("surveys", "view_panelmember"),
+    ("surveys", "change_panelmember"),
+    ("surveys", "view_respondent"),
+    ("surveys", "view_panelimport"),
+    ("surveys", "view_invitation"),
+    ("surveys", "view_quota"),
+    ("surveys", "add_quota"),
+    ("surveys", "change_quota"),
+    ("surveys", "view_exportjob"),
+    ("diaspora", "view_institution"),
+    ("diaspora", "view_expertiserequest"),
+    ("diaspora", "change_expertiserequest"),
+    ("diaspora", "view_matchrun"),
+    ("diaspora", "view_matchingsettings"),
+    ("diaspora", "change_matchingsettings"),
 ]
+
+
+def demo_programmes() -> dict[str, Programme]:
+    programmes = {}
+    for slug, name, names in DEMO_PROGRAMMES:
+        programmes[slug], _ = Programme.objects.get_or_create(slug=slug, defaults={"name": name, "names": names})
+    return programmes
 
 
 def programme_admin_group() -> Group:
@@ -40,8 +73,9 @@ def programme_admin_group() -> Group:
 def demo_accounts() -> list[tuple[User, str, str]]:
     """Create or reset the demo accounts; returns (user, password, API token)."""
     group = programme_admin_group()
+    programmes = demo_programmes()
     accounts = []
-    for username, role, password, is_staff, is_superuser in DEMO_ACCOUNTS:
+    for username, role, password, is_staff, is_superuser, programme in DEMO_ACCOUNTS:
         user, _ = User.objects.get_or_create(username=username)
         user.role, user.is_staff, user.is_superuser = role, is_staff, is_superuser
         user.email = f"{username}@demo.kelu.local"
@@ -49,6 +83,7 @@ def demo_accounts() -> list[tuple[User, str, str]]:
         user.save()
         if role == Role.PROGRAMME_ADMIN:
             user.groups.add(group)
+            user.programmes.add(programmes[programme])
         token, _ = Token.objects.get_or_create(user=user)
         accounts.append((user, password, token.key))
     return accounts

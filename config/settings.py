@@ -255,6 +255,10 @@ WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
 # First retry after this many seconds, doubling each time (30 s ... ~1 h for 8 attempts).
 WEBHOOK_BACKOFF_SECONDS = env_int("WEBHOOK_BACKOFF_SECONDS", 30)
+# How long a process trusts its list of surveys with webhook endpoints (the submission path
+# would otherwise query it on every response); a catch-up after this delay records what a
+# new endpoint's first seconds would have missed.
+WEBHOOK_ENDPOINT_CACHE_SECONDS = env_int("WEBHOOK_ENDPOINT_CACHE_SECONDS", 10)
 # --- end invitations, reminders and webhooks
 
 # HTTPS hardening, on by default outside DEBUG; a deployment behind a TLS

@@ -4,7 +4,7 @@ a hidden profile or a withdrawn consent does not appear here either."""
 from django import forms
 from django.contrib import admin
 
-from surveys.admin import ProgrammeScoped
+from accounts.scoping import ProgrammeScopedAdmin
 
 from .matching.types import DEFAULT_WEIGHTS
 from .models import ExpertiseRequest, Institution, Match, MatchingSettings, MatchRun, Person
@@ -12,15 +12,28 @@ from .selectors import people_listed_for
 
 
 @admin.register(Institution)
-class InstitutionAdmin(admin.ModelAdmin):
+class InstitutionAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
+    """Superusers manage institutions, their staff and the programmes they take part in; a programme's
+    administrators see the institutions of their programmes."""
+
+    programme_path = "programmes"
     list_display = ["name", "kind", "region", "city"]
     list_filter = ["kind", "region"]
     search_fields = ["name", "city"]
-    filter_horizontal = ["staff"]
+    filter_horizontal = ["staff", "programmes"]
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
 
 
 @admin.register(ExpertiseRequest)
-class ExpertiseRequestAdmin(ProgrammeScoped, admin.ModelAdmin):
+class ExpertiseRequestAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
     list_display = ["title", "institution", "mode", "experts_needed", "status", "created_at"]
     list_filter = ["status", "mode", "format"]
     search_fields = ["title", "topic", "institution__name"]
@@ -53,13 +66,13 @@ class WeightsForm(forms.ModelForm):
 
 
 @admin.register(MatchingSettings)
-class MatchingSettingsAdmin(admin.ModelAdmin):
+class MatchingSettingsAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
     form = WeightsForm
     list_display = ["__str__", "offer_days"]
 
 
 @admin.register(MatchRun)
-class MatchRunAdmin(admin.ModelAdmin):
+class MatchRunAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
     list_display = ["key", "kind", "status", "created_at", "finished_at"]
     list_filter = ["kind", "status"]
     readonly_fields = [f.name for f in MatchRun._meta.fields]
@@ -80,7 +93,8 @@ class PersonAdmin(admin.ModelAdmin):
 
 
 @admin.register(Match)
-class MatchAdmin(admin.ModelAdmin):
+class MatchAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
+    programme_path = "request__programme"
     list_display = ["request", "person", "status", "score", "created_at"]
     list_filter = ["status"]
     readonly_fields = [f.name for f in Match._meta.fields]

@@ -3,7 +3,8 @@ and one matching run, so a fresh `make run` shows proposals with explanations.""
 
 from __future__ import annotations
 
-from accounts.models import Programme, User
+from accounts.demo import demo_programmes
+from accounts.models import User
 
 from .models import Consent, ExpertiseRequest, Institution, MatchingSettings, Person
 from .services import lifecycle, matching
@@ -19,9 +20,10 @@ OPEN_UP = {
 }
 
 INSTITUTIONS = [
-    ("Toraighyrov University", "university", "KZ-55", "Pavlodar"),
-    ("Al-Farabi Kazakh National University", "university", "KZ-75", "Almaty"),
-    ("Atyrau Oil and Gas Institute", "university", "KZ-23", "Atyrau"),
+    # name, kind, region, city, programmes it takes part in
+    ("Toraighyrov University", "university", "KZ-55", "Pavlodar", ["bolashak", "serpin-2050"]),
+    ("Al-Farabi Kazakh National University", "university", "KZ-75", "Almaty", ["bolashak"]),
+    ("Atyrau Oil and Gas Institute", "university", "KZ-23", "Atyrau", ["bolashak"]),
 ]
 
 # username, name, country, city, field, skills, languages, home region, bio, offers
@@ -47,25 +49,30 @@ EXPERTS = [
 REQUESTS = [
     ("Toraighyrov University", "Hydrology co-supervisor", "co_supervision", "053", ["hydrology", "gis"], ["kk"],
      "A co-supervisor for a PhD thesis on flood risk in the Irtysh river basin: hydrological modelling and GIS "
-     "mapping. Су тасқыны, Ертіс өзені.", 1),
+     "mapping. Су тасқыны, Ертіс өзені.", 1, "bolashak"),
     ("Al-Farabi Kazakh National University", "Guest lectures on machine learning", "guest_lecture", "061",
      ["machine-learning"], ["kk", "ru", "en"],
-     "Three remote guest lectures on applied machine learning for master's students in computer science.", 1),
+     "Three remote guest lectures on applied machine learning for master's students in computer science.", 1,
+     "bolashak"),
     ("Atyrau Oil and Gas Institute", "Reservoir engineering consulting", "consulting", "071",
      ["petroleum-engineering"], ["ru"], "Advice on a field development plan for a mature oil field; "
-     "разработка нефтяных месторождений.", 1),
+     "разработка нефтяных месторождений.", 1, "bolashak"),
+    ("Toraighyrov University", "Mentors for graduates working in Pavlodar", "mentoring", "053", ["water-resources-management"],
+     ["kk", "ru"], "Mentoring for young engineers who came to work in Pavlodar region after their studies: water "
+     "management, career advice. Жас мамандарға тәлімгерлік.", 2, "serpin-2050"),
 ]  # fmt: skip
 
 
 def registry_demo() -> dict[str, int]:
     """Create what is missing (safe to rerun) and match the open requests once."""
-    Programme.objects.get_or_create(slug="bolashak", defaults={"name": "Bolashak"})
+    programmes = demo_programmes()
     MatchingSettings.objects.get_or_create(programme=None)
     staff = User.objects.filter(username="institution").first()
     institutions = {}
-    for name, kind, region, city in INSTITUTIONS:
+    for name, kind, region, city, taking_part in INSTITUTIONS:
         found = Institution.objects.filter(name=name).first()
         institutions[name] = found or institution_create(name=name, kind=kind, region=region, city=city)
+        institutions[name].programmes.add(*[programmes[slug] for slug in taking_part])
         if staff is not None:
             institutions[name].staff.add(staff)
     for username, name, country, city, field, skills, languages, region, bio, offers in EXPERTS:
@@ -79,18 +86,21 @@ def registry_demo() -> dict[str, int]:
         )  # fmt: skip
         person_register(user=user, data=data, consents=ALL)
     if staff is not None and not ExpertiseRequest.objects.exists():
-        for institution, title, mode, field, skills, languages, topic, needed in REQUESTS:
+        for institution, title, mode, field, skills, languages, topic, needed, programme in REQUESTS:
             request_create(
                 user=staff,
                 data=RequestInput(
                     institution_id=institutions[institution].pk, title=title, topic=topic, mode=mode,
                     field_of_study=field, skills=skills, languages=languages, experts_needed=needed,
-                    programme="bolashak",
+                    programme=programme,
                 ),
             )  # fmt: skip
-    run, created = matching.matching_run_start(kind="manual", key="demo")
-    if created:
-        matching.matching_run(run=run)
-        for request in ExpertiseRequest.objects.filter(title="Hydrology co-supervisor"):
-            lifecycle.request_offer_proposals(request=request)
+    for programme in programmes.values():
+        run, created = matching.matching_run_start(kind="manual", key=f"demo-{programme.slug}", programme=programme)
+        if created:
+            matching.matching_run(run=run)
+    for request in ExpertiseRequest.objects.filter(
+        title="Hydrology co-supervisor", matches__status="proposed"
+    ).distinct():
+        lifecycle.request_offer_proposals(request=request)
     return {"people": Person.objects.count(), "requests": ExpertiseRequest.objects.count()}

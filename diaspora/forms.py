@@ -115,8 +115,9 @@ def all_timezones() -> list[str]:
     return sorted(available_timezones())
 
 
-def programme_options(lang: str) -> list[tuple[str, str]]:
-    return [(p.slug, p.names.get(lang) or p.name) for p in Programme.objects.order_by("name")]
+def programme_options(lang: str, programmes: Iterable[Programme] | None = None) -> list[tuple[str, str]]:
+    programmes = Programme.objects.order_by("name") if programmes is None else programmes
+    return [(p.slug, p.names.get(lang) or p.name) for p in programmes]
 
 
 # --------------------------------------------------------------------------- shared behaviour
@@ -602,7 +603,9 @@ class RequestForm(AccessibleForm):
         self.fields["skills"].choices = skill_options(lang)
         self.fields["languages"].choices = language_options(lang)
         self.fields["region"].choices = [("", _("The institution's region")), *vocab.region_choices(lang)]
-        self.fields["programme"].choices = [("", _("None")), *programme_options(lang)]
+        # Only programmes the user's institutions take part in (the service checks the pair).
+        taking_part = Programme.objects.filter(institutions__in=[i.pk for i in institutions]).distinct()
+        self.fields["programme"].choices = [("", _("None")), *programme_options(lang, taking_part.order_by("name"))]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

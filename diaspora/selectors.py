@@ -18,8 +18,9 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Role, User
+from accounts.scoping import in_programmes
 
-from .models import Consent, ExpertiseRequest, Institution, Match, Message, Offer, Person, Visibility
+from .models import Consent, ExpertiseRequest, Institution, Match, MatchRun, Message, Offer, Person, Visibility
 
 # Levels of visibility a viewer passes, by kind of viewer (administrators pass
 # "administrators" only for the people of the programmes they administer).
@@ -81,9 +82,14 @@ def listed_q(prefix: str = "") -> Q:
     )
 
 
+def may_browse_registry(user: User) -> bool:
+    """Researchers work with anonymised exports only: registry people are not open to them."""
+    return user.is_authenticated and (user.is_superuser or user.role != Role.RESEARCHER)
+
+
 def people_listed_for(user: User) -> QuerySet[Person]:
     """Everyone this viewer may find: the root of the directory, search, API and exports."""
-    if not user.is_authenticated:
+    if not may_browse_registry(user):
         return Person.objects.none()
     return Person.objects.filter(listed_q() & group_visible_q(user, "profile")).annotate(
         accepts_messages=live_consent_q_expr(Consent.Purpose.MESSAGES)
@@ -260,12 +266,10 @@ def institutions_of(user: User) -> QuerySet[Institution]:
 
 def requests_visible_to(user: User) -> QuerySet[ExpertiseRequest]:
     """Staff see their institutions' requests; administrators the requests of their programmes
-    and those without one; superusers all."""
+    (platform-wide requests, without a programme, are for superusers); superusers all."""
     requests = ExpertiseRequest.objects.select_related("institution", "programme")
-    if user.is_superuser:
-        return requests
-    if user.role == Role.PROGRAMME_ADMIN:
-        return requests.filter(Q(programme__isnull=True) | Q(programme__in=user.programmes.all()))
+    if user.role == Role.PROGRAMME_ADMIN or user.is_superuser:
+        return in_programmes(requests, user)
     return requests.filter(institution__staff=user)
 
 
@@ -274,6 +278,18 @@ def request_get_for(user: User, request_id: int) -> ExpertiseRequest:
     if found is None:
         raise Http404("No such request.")
     return found
+
+
+def runs_visible_to(user: User) -> QuerySet[MatchRun]:
+    """Matching runs of the programmes the user administers (platform-wide runs: superusers)."""
+    return in_programmes(MatchRun.objects.select_related("requested_by", "programme"), user)
+
+
+def run_get_for(user: User, run_id: int) -> MatchRun:
+    run = runs_visible_to(user).filter(pk=run_id).first()
+    if run is None:
+        raise Http404("No such matching run.")
+    return run
 
 
 # Matches whose expert has since hidden their profile or withdrawn consent stay in the

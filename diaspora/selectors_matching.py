@@ -180,12 +180,12 @@ def _labels(skills) -> list[str]:
     return [vocab.skill_label(s, language) for s in skills for language in ("kk", "ru", "en")]
 
 
-def open_requests() -> list[ExpertiseRequest]:
-    return list(
-        ExpertiseRequest.objects.filter(status=ExpertiseRequest.Status.OPEN)
-        .select_related("institution")
-        .order_by("pk")
-    )
+def open_requests(*, programme_id: int | None = None) -> list[ExpertiseRequest]:
+    """Open requests: of one programme, or (None) of every programme and none, for a platform-wide run."""
+    requests = ExpertiseRequest.objects.filter(status=ExpertiseRequest.Status.OPEN)
+    if programme_id is not None:
+        requests = requests.filter(programme_id=programme_id)
+    return list(requests.select_related("institution").order_by("pk"))
 
 
 # --- metrics -------------------------------------------------------------------------------------

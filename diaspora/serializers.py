@@ -441,14 +441,36 @@ class ReplyInput(serializers.Serializer):
 # --------------------------------------------------------------------------- runs and metrics
 
 
+class RunInput(serializers.Serializer):
+    programme = serializers.SlugField(
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="The programme whose open requests to match; needed when you administer several. "
+        "Superusers may leave it empty for a platform-wide run.",
+    )
+
+
 class RunOutput(serializers.ModelSerializer):
     kind = serializers.CharField()
     status = serializers.CharField(help_text="created, running, complete or error")
     stats = serializers.DictField()
+    programme = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
 
     class Meta:
         model = MatchRun
-        fields = ["id", "kind", "key", "status", "stats", "error", "created_at", "started_at", "finished_at"]
+        fields = [
+            "id",
+            "kind",
+            "key",
+            "programme",
+            "status",
+            "stats",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
 
 
 class MetricsOutput(serializers.Serializer):

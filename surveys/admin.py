@@ -2,10 +2,11 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+
+from accounts.scoping import ProgrammeScopedAdmin, ScopedInline, administered
 
 from . import services
 from .models import (
@@ -24,31 +25,28 @@ from .models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-
-
-class ProgrammeScoped:
-    """Admin lists and pages limited to the programmes a person administers.
-
-    Superusers see everything; other staff see objects of their programmes and
-    objects not tied to any programme. `programme_path` is the lookup from the
-    model to its programme.
-    """
-
-    programme_path = "programme"
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        path = self.programme_path
-        mine = Q(**{f"{path}__isnull": True}) | Q(**{f"{path}__in": request.user.programmes.all()})
-        return queryset.filter(mine).distinct()
+from .services.webhooks import webhook_endpoint_saved
 
 
 class ImportForm(forms.Form):
     file = forms.FileField(help_text="An XLSForm workbook (.xlsx, .xls, .csv or .md).")
     survey = forms.SlugField(required=False, help_text="Survey slug; the form's form_id when left empty.")
+    programme = forms.ModelChoiceField(
+        queryset=None,
+        required=False,
+        help_text="The programme a new survey belongs to (a version added to an existing survey stays in its "
+        "programme).",
+    )
     publish = forms.BooleanField(required=False, initial=True, help_text="Publish the new version at once.")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        programmes = administered(user).order_by("slug")
+        self.fields["programme"].queryset = programmes
+        if user.is_superuser:
+            self.fields["programme"].empty_label = "None: platform-wide (superusers only)"
+        elif programmes.count() == 1:
+            self.fields["programme"].initial = programmes.first()
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -70,7 +68,7 @@ class VersionInline(admin.TabularInline):
 
 
 @admin.register(Survey)
-class SurveyAdmin(ProgrammeScoped, admin.ModelAdmin):
+class SurveyAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
     list_display = ("slug", "title", "created_at")
     search_fields = ("slug", "title")
     inlines = [VersionInline]
@@ -83,18 +81,24 @@ class SurveyAdmin(ProgrammeScoped, admin.ModelAdmin):
     def import_view(self, request):
         if not (request.user.is_superuser or getattr(request.user, "can_design_surveys", False)):
             raise PermissionDenied
-        form = ImportForm(request.POST or None, request.FILES or None)
+        form = ImportForm(request.POST or None, request.FILES or None, user=request.user)
         result = None
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
-            result = services.survey_import_xlsform(
-                data=upload.read(),
-                filename=upload.name,
-                survey_slug=form.cleaned_data["survey"] or None,
-                publish=form.cleaned_data["publish"],
-                user=request.user,
-            )
-            if result.version is not None:
+            try:
+                result = services.survey_import_xlsform(
+                    data=upload.read(),
+                    filename=upload.name,
+                    survey_slug=form.cleaned_data["survey"] or None,
+                    publish=form.cleaned_data["publish"],
+                    user=request.user,
+                    programme=form.cleaned_data["programme"],
+                )
+            except services.ImportForbidden as exc:
+                form.add_error("survey", str(exc))
+            except services.ImportNeedsProgramme as exc:
+                form.add_error("programme", str(exc))
+            if result is not None and result.version is not None:
                 state = "published" if result.version.is_published else "saved as a draft"
                 messages.success(request, f"Imported {result.version} ({state}).")
                 if not result.report.notes:
@@ -110,7 +114,7 @@ class SurveyAdmin(ProgrammeScoped, admin.ModelAdmin):
 
 
 @admin.register(SurveyVersion)
-class SurveyVersionAdmin(ProgrammeScoped, admin.ModelAdmin):
+class SurveyVersionAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
     programme_path = "survey__programme"
     list_display = ("survey", "number", "label", "status", "published_at")
     list_filter = ("status",)
@@ -147,14 +151,14 @@ class SurveyVersionAdmin(ProgrammeScoped, admin.ModelAdmin):
 
 
 @admin.register(Wave)
-class WaveAdmin(ProgrammeScoped, admin.ModelAdmin):
+class WaveAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
     programme_path = "survey__programme"
     list_display = ("name", "survey", "version", "opens_at", "closes_at", "is_public")
     prepopulated_fields = {"slug": ("name",)}
 
 
 @admin.register(Response)
-class ResponseAdmin(ProgrammeScoped, admin.ModelAdmin):
+class ResponseAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
     programme_path = "survey__programme"
     list_display = ("instance_id", "survey", "version", "status", "created_at")
     list_filter = ("status", "survey")
@@ -168,34 +172,48 @@ class ResponseAdmin(ProgrammeScoped, admin.ModelAdmin):
 
 
 @admin.register(Respondent)
-class RespondentAdmin(ProgrammeScoped, admin.ModelAdmin):
+class RespondentAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
+    """A respondent is one address shared by every programme's panels: what one programme holds about
+    them (name, language, ids, attributes) lives on its panel memberships. Only superusers change the
+    shared record, so no programme can alter another's."""
+
     programme_path = "memberships__panel__programme"
-    list_display = ("email", "name", "preferred_language", "opted_out_at")
-    search_fields = ("email", "name")
+    list_display = ("email", "opted_out_at", "created_at")
+    search_fields = ("email",)
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
 
 
-class PanelMemberInline(admin.TabularInline):
+class PanelMemberInline(ScopedInline, admin.TabularInline):
     model = PanelMember
     raw_id_fields = ("respondent",)
+    fields = ("respondent", "name", "language", "external_ids", "attributes")
     extra = 0
 
 
 @admin.register(Panel)
-class PanelAdmin(ProgrammeScoped, admin.ModelAdmin):
+class PanelAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
     list_display = ("slug", "name", "programme")
     prepopulated_fields = {"slug": ("name",)}
     inlines = [PanelMemberInline]
 
 
 @admin.register(PanelImport)
-class PanelImportAdmin(ProgrammeScoped, admin.ModelAdmin):
+class PanelImportAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
     programme_path = "panel__programme"
     list_display = ("panel", "filename", "added", "updated", "skipped", "created_at")
     readonly_fields = ("panel", "filename", "created_by", "created_at", "added", "updated", "skipped", "report")
 
 
 @admin.register(Invitation)
-class InvitationAdmin(ProgrammeScoped, admin.ModelAdmin):
+class InvitationAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
     programme_path = "wave__survey__programme"
     list_display = ("wave", "respondent", "status", "sent_at", "completed_at")
     list_filter = ("status", "wave")
@@ -204,33 +222,37 @@ class InvitationAdmin(ProgrammeScoped, admin.ModelAdmin):
 
 
 @admin.register(OutgoingEmail)
-class OutgoingEmailAdmin(ProgrammeScoped, admin.ModelAdmin):
+class OutgoingEmailAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
     programme_path = "invitation__wave__survey__programme"
     list_display = ("invitation", "sequence", "status", "due_at", "sent_at", "attempts")
     list_filter = ("status",)
 
 
 @admin.register(Quota)
-class QuotaAdmin(ProgrammeScoped, admin.ModelAdmin):
+class QuotaAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
     programme_path = "wave__survey__programme"
     list_display = ("wave", "name", "cap", "closed_at")
 
 
 @admin.register(ExportJob)
-class ExportJobAdmin(ProgrammeScoped, admin.ModelAdmin):
+class ExportJobAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
     programme_path = "wave__survey__programme"
     list_display = ("wave", "format", "language", "status", "progress", "created_at")
     list_filter = ("status", "format")
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(ProgrammeScoped, admin.ModelAdmin):
+class WebhookEndpointAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
     programme_path = "survey__programme"
     list_display = ("survey", "url", "is_active")
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        webhook_endpoint_saved(endpoint=obj)
+
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(ProgrammeScoped, admin.ModelAdmin):
+class WebhookDeliveryAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
     programme_path = "endpoint__survey__programme"
     list_display = ("endpoint", "event", "status", "attempts", "last_status_code", "created_at")
     list_filter = ("status", "event")

@@ -13,6 +13,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response as APIResponse
 from rest_framework.views import APIView
 
+from accounts.scoping import administered
+
 from . import selectors, services
 from .serializers import (
     ImportInput,
@@ -31,6 +33,11 @@ from .serializers import (
 class Conflict(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
+
+
+def _refused(exc: services.SubmissionRefused) -> APIResponse:
+    """The wave's reason, in the respondent's language: 403 (closed, invitation only) or 409 (quota, answered)."""
+    return APIResponse({"detail": exc.reason, "code": exc.code}, status=exc.http_status)
 
 
 def _require_designer(request: Request) -> None:
@@ -73,6 +80,8 @@ class VersionPublishApi(APIView):
     def post(self, request: Request, slug: str, number: int) -> APIResponse:
         _require_designer(request)
         survey = selectors.survey_get(request.user, slug)
+        if not selectors.sees_drafts_of(request.user, survey):
+            raise PermissionDenied("Only the administrators of the survey's programme can publish its versions.")
         version = selectors.version_get(request.user, survey, number)
         try:
             notes = services.version_publish(version=version)
@@ -103,13 +112,24 @@ class ImportApi(APIView):
         upload = data.validated_data["file"]
         if upload.size > settings.XLSFORM_MAX_BYTES:
             raise ValidationError({"file": [f"The file is larger than {settings.XLSFORM_MAX_BYTES} bytes."]})
-        result = services.survey_import_xlsform(
-            data=upload.read(),
-            filename=upload.name or "form.xlsx",
-            survey_slug=data.validated_data.get("survey"),
-            publish=data.validated_data["publish"],
-            user=request.user,
-        )
+        programme = None
+        if data.validated_data.get("programme"):
+            programme = administered(request.user).filter(slug=data.validated_data["programme"]).first()
+            if programme is None:
+                raise ValidationError({"programme": ["You administer no programme with this slug."]})
+        try:
+            result = services.survey_import_xlsform(
+                data=upload.read(),
+                filename=upload.name or "form.xlsx",
+                survey_slug=data.validated_data.get("survey"),
+                publish=data.validated_data["publish"],
+                user=request.user,
+                programme=programme,
+            )
+        except services.ImportForbidden as exc:
+            raise PermissionDenied(str(exc)) from None
+        except services.ImportNeedsProgramme as exc:
+            raise ValidationError({"programme": [str(exc)]}) from None
         body = {
             **result.report.as_dict(),
             "ok": result.version is not None,
@@ -134,7 +154,11 @@ class ResponseListApi(ListAPIView):
             201: ResponseOutput,
             200: OpenApiResponse(ResponseOutput, description="The same instance_id and content were stored before."),
             400: OpenApiResponse(description="Invalid answers, named per field in the respondent's language."),
-            409: OpenApiResponse(description="The instance_id already holds different content."),
+            403: OpenApiResponse(description="The wave is closed or takes invited respondents only (reason given)."),
+            409: OpenApiResponse(
+                description="The instance_id already holds different content, the quota cell is full, or the "
+                "invitation already has a response (reason given)."
+            ),
         },
     )
     def post(self, request: Request, slug: str) -> APIResponse:
@@ -161,6 +185,8 @@ class ResponseListApi(ListAPIView):
                 language=language,
                 wave=wave,
             )
+        except services.SubmissionRefused as exc:
+            return _refused(exc)
         except services.SubmissionInvalid as exc:
             raise ValidationError(exc.errors) from None
         except services.ResponseConflict:
@@ -180,7 +206,8 @@ class ResponseDetailApi(APIView):
         responses={
             200: ResponseOutput,
             400: OpenApiResponse(description="Invalid answers, named per field."),
-            409: OpenApiResponse(description="The response is complete and cannot change."),
+            403: OpenApiResponse(description="The wave is closed (reason given)."),
+            409: OpenApiResponse(description="The response is complete and cannot change, or its quota cell is full."),
         },
     )
     def put(self, request: Request, slug: str, instance_id: str) -> APIResponse:
@@ -196,6 +223,8 @@ class ResponseDetailApi(APIView):
                 answers=values["answers"],
                 language=values.get("language") or response.language or _request_language(request),
             )
+        except services.SubmissionRefused as exc:
+            return _refused(exc)
         except services.SubmissionInvalid as exc:
             raise ValidationError(exc.errors) from None
         except services.ResponseConflict:

@@ -20,6 +20,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response as APIResponse
 from rest_framework.views import APIView
 
+from accounts.scoping import is_programme_admin
+
 from . import selectors_admin
 from .models import ExportJob, Panel, PanelImport
 from .serializers import LANGUAGE_CHOICES
@@ -33,7 +35,7 @@ class Conflict(APIException):
 
 
 def _require_admin(request: Request) -> None:
-    if not selectors_admin.is_programme_admin(request.user):
+    if not is_programme_admin(request.user):
         raise PermissionDenied("Only programme administrators can do this.")
 
 

@@ -1,4 +1,4 @@
-"""Demo content: the standard instruments, published, and an open demo wave."""
+"""Demo content: the standard instruments, published in a programme, its waves, panels and a few responses."""
 
 from __future__ import annotations
 
@@ -8,9 +8,14 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
+from accounts.models import Programme
+
 from . import services
-from .models import Invitation, Panel, PanelMember, Respondent, Survey, SurveyVersion, Wave, content_digest
+from .models import Invitation, Panel, PanelMember, Respondent, Response, Survey, SurveyVersion, Wave, content_digest
+from .samples import SAMPLE_GRADUATE_ANSWERS
+from .services import respondent as respondent_flow
 from .services.invitations import wave_invite
+from .services.responses import SubmissionRefused, response_update
 from .tokens import invitation_token
 from .xlsform import import_report
 
@@ -22,13 +27,17 @@ def standard_instrument_path(name: str) -> Path:
     return INSTRUMENTS_DIR / f"{name}.xlsx"
 
 
-def instruments_load() -> list[SurveyVersion]:
-    """Publish each standard instrument unless its current version already has that content."""
+def instruments_load(programme: Programme | None = None, *, prefix: str = "") -> list[SurveyVersion]:
+    """Publish each standard instrument (as a survey of `programme`, slugs after `prefix`) unless its
+    current version already has that content."""
     versions = []
     for name in STANDARD_INSTRUMENTS:
         path = standard_instrument_path(name)
         report = import_report(path.read_bytes(), path.name)
-        survey = Survey.objects.filter(slug=name.replace("_", "-")).first()
+        slug = prefix + name.replace("_", "-")
+        survey = Survey.objects.filter(slug=slug).first()
+        if survey is not None and survey.programme_id is None and programme is not None:
+            Survey.objects.filter(pk=survey.pk).update(programme=programme)
         current = survey.current_version() if survey else None
         if (
             current is not None
@@ -38,7 +47,7 @@ def instruments_load() -> list[SurveyVersion]:
             versions.append(current)
             continue
         result = services.survey_import_xlsform(
-            data=path.read_bytes(), filename=path.name, survey_slug=name.replace("_", "-"), publish=True
+            data=path.read_bytes(), filename=path.name, survey_slug=slug, publish=True, programme=programme
         )
         if result.version is None:
             raise RuntimeError(f"{path.name} did not import: " + "; ".join(result.report.lines()))
@@ -46,16 +55,17 @@ def instruments_load() -> list[SurveyVersion]:
     return versions
 
 
-def demo_wave(version: SurveyVersion) -> Wave:
+def demo_wave(version: SurveyVersion, *, slug: str = "graduates-2026", name: str = "Graduates abroad 2026",
+              public: bool = True) -> Wave:  # fmt: skip
     wave, _ = Wave.objects.get_or_create(
-        slug="graduates-2026",
+        slug=slug,
         defaults={
             "survey": version.survey,
             "version": version,
-            "name": "Graduates abroad 2026",
+            "name": name,
             "opens_at": timezone.now() - dt.timedelta(days=1),
             "closes_at": timezone.now() + dt.timedelta(days=120),
-            "is_public": True,
+            "is_public": public,
         },
     )
     if wave.version_id != version.pk:
@@ -65,22 +75,71 @@ def demo_wave(version: SurveyVersion) -> Wave:
 
 
 DEMO_PANEL = [
-    # email, language, attributes
-    ("aigerim.demo@example.kz", "kk", {"country": "DEU", "programme": "bolashak", "cohort": "2019"}),
-    ("daniyar.demo@example.kz", "ru", {"country": "USA", "programme": "bolashak", "cohort": "2020"}),
-    ("madina.demo@example.kz", "en", {"country": "GBR", "programme": "self_funded", "cohort": "2021"}),
+    # email, name, language, attributes
+    ("aigerim.demo@example.kz", "Aigerim Bekova", "kk", {"country": "DEU", "programme": "bolashak", "cohort": "2019"}),
+    ("daniyar.demo@example.kz", "Daniyar Seitkali", "ru", {"country": "USA", "programme": "bolashak", "cohort": "2020"}),
+    ("madina.demo@example.kz", "Madina Askarova", "en", {"country": "GBR", "programme": "bolashak", "cohort": "2021"}),
+]  # fmt: skip
+SERPIN_PANEL = [
+    ("nurlan.demo@example.kz", "Nurlan Tokhtarov", "kk", {"region": "KZ-55", "cohort": "2022"}),
+    ("aruzhan.demo@example.kz", "Aruzhan Kassymova", "ru", {"region": "KZ-63", "cohort": "2023"}),
+]  # fmt: skip
+# Answers of the demo's completed responses: (country of residence, city, return intention).
+DEMO_ANSWERS = [
+    ("DEU", "Berlin", "after_work_abroad"),
+    ("USA", "Boston", "right_after_studies"),
+    ("GBR", "London", "will_not_return"),
+    ("TUR", "Ankara", "right_after_studies"),
+    ("KOR", "Seoul", "undecided"),
 ]
 
 
-def demo_invitations(wave: Wave) -> list[tuple[str, str]]:
-    """A small demo panel invited to the demo wave; returns (email, invitation link) pairs."""
-    panel, _ = Panel.objects.get_or_create(slug="demo-alumni", defaults={"name": "Demo alumni panel"})
-    for email, language, attributes in DEMO_PANEL:
-        respondent, _ = Respondent.objects.get_or_create(email=email, defaults={"preferred_language": language})
-        PanelMember.objects.get_or_create(panel=panel, respondent=respondent, defaults={"attributes": attributes})
+def demo_invitations(wave: Wave, *, panel_slug: str = "demo-alumni", panel_name: str = "Demo alumni panel",
+                     members=DEMO_PANEL) -> list[tuple[str, str]]:  # fmt: skip
+    """A small demo panel of the wave's programme, invited to the wave; returns (email, invitation link) pairs."""
+    panel, _ = Panel.objects.get_or_create(
+        slug=panel_slug, defaults={"name": panel_name, "programme_id": wave.survey.programme_id}
+    )
+    if panel.programme_id != wave.survey.programme_id:
+        Panel.objects.filter(pk=panel.pk).update(programme_id=wave.survey.programme_id)
+    for email, name, language, attributes in members:
+        respondent, _ = Respondent.objects.get_or_create(email=email)
+        PanelMember.objects.get_or_create(
+            panel=panel,
+            respondent=respondent,
+            defaults={"name": name, "language": language, "attributes": attributes},
+        )
     if wave.panel_id != panel.pk:
         wave.panel = panel
         wave.save(update_fields=["panel"])
     wave_invite(wave=wave)
     invitations = Invitation.objects.filter(wave=wave).select_related("respondent").order_by("respondent__email")
     return [(i.respondent.email, f"{settings.SITE_URL}/i/{invitation_token(i.token_nonce)}/") for i in invitations]
+
+
+def _answers(country: str, city: str, intention: str) -> dict:
+    return {**SAMPLE_GRADUATE_ANSWERS, "country_residence": country, "city_residence": city,
+            "return_intention": intention}  # fmt: skip
+
+
+def demo_responses(wave: Wave, links: list[tuple[str, str]], *, invited: int, public: int) -> int:
+    """Complete a few responses the way respondents would (through their links), once per wave."""
+    if Response.objects.filter(wave=wave, status=Response.Status.COMPLETE).exists():
+        return 0
+    answers = [_answers(*row) for row in DEMO_ANSWERS]
+    done = 0
+    for (_email, link), values in zip(links[:invited], answers, strict=False):
+        handle = respondent_flow.invitation_open(token=link.rstrip("/").rsplit("/", 1)[-1])
+        done += _complete(handle, values)
+    for values in answers[invited : invited + public]:
+        done += _complete(respondent_flow.public_start(wave=wave, language="ru"), values)
+    return done
+
+
+def _complete(handle, values: dict) -> int:
+    try:
+        response_update(response=handle.response, status=Response.Status.COMPLETE, answers=values,
+                        language=handle.response.language, invitation=handle.invitation)  # fmt: skip
+    except SubmissionRefused:
+        return 0
+    return 1

@@ -9,20 +9,19 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from accounts.models import User
+from accounts.scoping import administers, programme_q
 
 from .models import Response, Survey, SurveyVersion, Wave
 
 
 def surveys_visible_to(user: User) -> QuerySet[Survey]:
-    """Superusers see every survey; designers also the drafts of their programmes' surveys and of
-    surveys without a programme; everyone else only surveys with a published version."""
+    """Surveys with a published version, for everyone; a survey with drafts only, for the
+    administrators of its programme (platform-wide ones: superusers)."""
     surveys = Survey.objects.all()
     if user.is_superuser:
         return surveys.order_by("slug")
     visible = Q(pk__in=SurveyVersion.objects.filter(status=SurveyVersion.Status.PUBLISHED).values("survey_id"))
-    if user.can_design_surveys:
-        visible |= Q(programme__isnull=True) | Q(programme__in=user.programmes.all())
-    return surveys.filter(visible).order_by("slug")
+    return surveys.filter(visible | programme_q(user)).order_by("slug")
 
 
 def survey_get(user: User, slug: str) -> Survey:
@@ -33,12 +32,8 @@ def survey_get(user: User, slug: str) -> Survey:
 
 
 def sees_drafts_of(user: User, survey: Survey) -> bool:
-    """Drafts are for superusers and the administrators of the survey's programme (or of none)."""
-    if user.is_superuser:
-        return True
-    if not user.can_design_surveys:
-        return False
-    return survey.programme_id is None or user.programmes.filter(pk=survey.programme_id).exists()
+    """Drafts are for the administrators of the survey's programme (platform-wide surveys: superusers)."""
+    return administers(user, survey.programme_id)
 
 
 def versions_visible_to(user: User, survey: Survey) -> QuerySet[SurveyVersion]:

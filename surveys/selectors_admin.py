@@ -23,7 +23,8 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.http import Http404
 
-from accounts.models import Programme, Role, User
+from accounts.models import Programme, User
+from accounts.scoping import administered, in_programmes
 
 from .instrument import Instrument
 from .models import ExportJob, Invitation, Panel, PanelMember, Response, SurveyVersion, Wave
@@ -36,25 +37,12 @@ STATUS = Invitation.Status
 # --------------------------------------------------------------------------- scope
 
 
-def is_programme_admin(user: User) -> bool:
-    """Who may use the staff screens and the administration API at all."""
-    return bool(user.is_authenticated and (user.is_superuser or user.role == Role.PROGRAMME_ADMIN))
-
-
 def programmes_of(user: User) -> QuerySet[Programme]:
-    if user.is_superuser:
-        return Programme.objects.all()
-    if not is_programme_admin(user):
-        return Programme.objects.none()
-    return user.programmes.all()
+    return administered(user)
 
 
 def _scoped(queryset: QuerySet, user: User, programme_path: str) -> QuerySet:
-    if user.is_superuser:
-        return queryset
-    if not is_programme_admin(user):
-        return queryset.none()
-    return queryset.filter(**{f"{programme_path}__in": user.programmes.all()})
+    return in_programmes(queryset, user, programme_path)
 
 
 def panels_visible_to(user: User) -> QuerySet[Panel]:
@@ -72,6 +60,14 @@ def panel_get(user: User, slug: str) -> Panel:
 def waves_visible_to(user: User) -> QuerySet[Wave]:
     waves = Wave.objects.select_related("survey", "version", "panel", "survey__programme")
     return _scoped(waves, user, "survey__programme").order_by("-opens_at", "slug")
+
+
+def waves_overview(user: User) -> QuerySet[Wave]:
+    """The user's waves with their numbers of complete and partial responses (one query)."""
+    return waves_visible_to(user).annotate(
+        complete_count=Count("responses", filter=Q(responses__status=Response.Status.COMPLETE)),
+        partial_count=Count("responses", filter=Q(responses__status=Response.Status.PARTIAL)),
+    )
 
 
 def wave_get_for_admin(user: User, slug: str) -> Wave:

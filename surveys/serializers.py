@@ -62,6 +62,10 @@ class VersionDetailOutput(VersionOutput):
 class ImportInput(serializers.Serializer):
     file = serializers.FileField(help_text="An XLSForm: .xlsx, .xls, .csv or .md")
     survey = serializers.SlugField(required=False, help_text="Survey slug; the form's form_id when omitted.")
+    programme = serializers.SlugField(
+        required=False,
+        help_text="Slug of the programme a new survey belongs to; needed when you administer several.",
+    )
     publish = serializers.BooleanField(default=False)
 
 

@@ -7,10 +7,11 @@ redelivery after a lost worker are safe.
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 
 from celery import shared_task
 
-from .models import Wave, WebhookDelivery
+from .models import Wave, WebhookDelivery, WebhookEndpoint
 from .services import invitations, webhooks
 
 
@@ -34,6 +35,12 @@ def emails_sweep_stale() -> dict:
 def webhook_deliver(delivery_id: int) -> str:
     delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
     return webhooks.webhook_deliver(delivery=delivery) if delivery else ""
+
+
+@shared_task(name="surveys.webhook_catch_up")
+def webhook_catch_up(endpoint_id: int, since: str) -> int:
+    endpoint = WebhookEndpoint.objects.filter(pk=endpoint_id).first()
+    return webhooks.webhook_catch_up(endpoint=endpoint, since=datetime.fromisoformat(since)) if endpoint else 0
 
 
 @shared_task(name="surveys.webhooks_deliver_due")

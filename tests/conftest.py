@@ -68,12 +68,15 @@ def _fresh_process_caches():
     # would point at rows that were rolled back.
     from config.authentication import forget_verified_tokens
     from surveys.selectors import forget_published_versions
+    from surveys.services.webhooks import forget_webhook_endpoints
 
     forget_published_versions()
     forget_verified_tokens()
+    forget_webhook_endpoints()
     yield
     forget_published_versions()
     forget_verified_tokens()
+    forget_webhook_endpoints()
 
 
 @pytest.fixture(autouse=True)
@@ -109,11 +112,21 @@ def other_respondent(db):
 
 
 @pytest.fixture
-def designer(db):
+def bolashak(db):
+    from accounts.models import Programme
+
+    return Programme.objects.get_or_create(slug="bolashak", defaults={"name": "Bolashak"})[0]
+
+
+@pytest.fixture
+def designer(bolashak):
+    """A programme administrator of Bolashak."""
     from accounts.models import Role
     from tests.factories import UserFactory
 
-    return UserFactory(username="programme-admin", role=Role.PROGRAMME_ADMIN, is_staff=True)
+    user = UserFactory(username="programme-admin", role=Role.PROGRAMME_ADMIN, is_staff=True)
+    user.programmes.add(bolashak)
+    return user
 
 
 @pytest.fixture

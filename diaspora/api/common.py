@@ -11,7 +11,6 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from accounts.models import Role
 from config.parsers import SafeJSONParser
 
 from .. import selectors
@@ -30,7 +29,7 @@ class NotResearcher(BasePermission):
     message = "Researchers work with anonymised exports; registry people and requests are not open to them."
 
     def has_permission(self, request, view) -> bool:
-        return request.user.is_superuser or request.user.role != Role.RESEARCHER
+        return selectors.may_browse_registry(request.user)
 
 
 class MeApi(APIView):

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
-
-from django.db import transaction
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response as APIResponse
 
 from accounts.models import Role
 
-from .. import selectors, selectors_matching, tasks
+from .. import selectors, selectors_matching
 from ..explanations import explain, filter_trail
-from ..models import Match, MatchRun
+from ..models import Match
 from ..serializers import (
     FeedbackInput,
     MatchStatusOutput,
@@ -25,6 +22,7 @@ from ..serializers import (
     RequestIn,
     RequestMatchOutput,
     RequestOutput,
+    RunInput,
     RunOutput,
     TopOutput,
 )
@@ -253,15 +251,18 @@ class MatchCompleteApi(RegistryApi):
 
 
 class RunCreateApi(RegistryApi):
-    @extend_schema(request=None, responses={202: RunOutput})
+    @extend_schema(
+        request=RunInput,
+        responses={202: RunOutput, 400: OpenApiResponse(description="The programme is missing or not yours.")},
+    )
     def post(self, request: Request) -> APIResponse:
-        """Start a matching run over every open request now (it runs in the background)."""
+        """Start a matching run over the open requests of a programme you administer (it runs in the background)."""
         _require_admin(request)
-        with transaction.atomic():
-            run, _created = matching.matching_run_start(
-                kind=MatchRun.Kind.MANUAL, key=f"manual-{uuid.uuid4()}", user=request.user
-            )
-            transaction.on_commit(lambda: tasks.matching_run.delay(run.pk))
+        data = _validated(RunInput, request.data)
+        try:
+            run = matching.matching_run_request(user=request.user, programme_slug=data.validated_data["programme"])
+        except matching.MatchingRefused as exc:
+            raise ValidationError({"programme": [str(exc)]}) from None
         return APIResponse(RunOutput(run).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -270,10 +271,7 @@ class RunDetailApi(RegistryApi):
     def get(self, request: Request, pk: int) -> APIResponse:
         """A run's status and, once complete, its statistics."""
         _require_admin(request)
-        run = MatchRun.objects.filter(pk=pk).first()
-        if run is None:
-            raise NotFound("No such run.")
-        return APIResponse(RunOutput(run).data)
+        return APIResponse(RunOutput(selectors.run_get_for(request.user, pk)).data)
 
 
 class MetricsApi(RegistryApi):

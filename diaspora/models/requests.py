@@ -21,6 +21,12 @@ class Institution(models.Model):
     region = models.CharField(max_length=6, help_text="ISO 3166-2:KZ")
     city = models.CharField(max_length=120, blank=True)
     staff = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="institutions")
+    programmes = models.ManyToManyField(
+        "accounts.Programme",
+        blank=True,
+        related_name="institutions",
+        help_text="Programmes the institution takes part in: its requests may belong to these only.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -43,7 +49,12 @@ class ExpertiseRequest(models.Model):
 
     institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="requests")
     programme = models.ForeignKey(
-        "accounts.Programme", null=True, blank=True, on_delete=models.SET_NULL, related_name="expertise_requests"
+        "accounts.Programme",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="expertise_requests",
+        help_text="Administrators of this programme oversee the request; none: superusers only.",
     )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     title = models.CharField(max_length=200)
@@ -74,6 +85,16 @@ class ExpertiseRequest(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if (
+            self.programme_id
+            and self.institution_id
+            and not self.institution.programmes.filter(pk=self.programme_id).exists()
+        ):
+            raise ValidationError({"programme": "The institution does not take part in this programme."})
 
 
 class MatchingSettings(models.Model):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import date
 
@@ -15,8 +16,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from accounts.models import User
+from accounts.models import Programme, User
+from accounts.scoping import administered
 
 from ..matching.embeddings import load_encoder
 from ..matching.engine import ExpertIndex, match_batch, rank_for_request
@@ -103,13 +106,48 @@ def _fresh_remaining(offer_ids: list[int]) -> dict[int, int]:
 # --- batch runs --------------------------------------------------------------------------------
 
 
-def matching_run_start(*, kind: str, key: str, user: User | None = None) -> tuple[MatchRun, bool]:
+def matching_run_start(
+    *, kind: str, key: str, user: User | None = None, programme: Programme | None = None
+) -> tuple[MatchRun, bool]:
     """The run row for this key (created once: the key is unique) and whether it is new."""
     try:
         with transaction.atomic():
-            return MatchRun.objects.create(kind=kind, key=key, requested_by=user), True
+            return MatchRun.objects.create(kind=kind, key=key, requested_by=user, programme=programme), True
     except IntegrityError:
         return MatchRun.objects.get(key=key), False
+
+
+def matching_run_request(*, user: User, programme_slug: str = "") -> MatchRun:
+    """An administrator's run, queued after the commit: over the open requests of one programme.
+
+    The programme is the one asked for, or the only one the user administers; a superuser
+    may leave it empty for a platform-wide run over every open request. Raises
+    MatchingRefused naming the choices otherwise."""
+    mine = administered(user).order_by("slug")
+    if programme_slug:
+        programme = mine.filter(slug=programme_slug).first()
+        if programme is None:
+            raise MatchingRefused(_("You do not administer a programme %(slug)r.") % {"slug": programme_slug})
+    elif user.is_superuser:
+        programme = None
+    elif len(mine) == 1:
+        programme = mine[0]
+    else:
+        choices = ", ".join(p.slug for p in mine)
+        raise MatchingRefused(
+            _("Choose the programme to match: %(choices)s.") % {"choices": choices}
+            if choices
+            else _("You administer no programme.")
+        )
+    from ..tasks import matching_run as matching_run_task  # tasks import this module
+
+    with transaction.atomic():
+        run, _created = matching_run_start(
+            kind=MatchRun.Kind.MANUAL, key=f"manual-{uuid.uuid4()}", user=user, programme=programme
+        )
+        # Enqueued after the commit, so the worker never looks for a row it cannot see yet.
+        transaction.on_commit(lambda: matching_run_task.delay(run.pk))
+    return run
 
 
 def matching_nightly(*, day: date | None = None) -> MatchRun:
@@ -149,7 +187,7 @@ def matching_run(*, run: MatchRun) -> MatchRun:
 
 def _run(run: MatchRun) -> dict:
     started = time.perf_counter()
-    requests = open_requests()
+    requests = open_requests(programme_id=run.programme_id)
     rows = request_rows(requests)
     rows = [r for r in rows if r.slots > 0]
     load_seconds = time.perf_counter() - started

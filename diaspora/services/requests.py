@@ -74,9 +74,13 @@ def request_clean(*, user: User, data: RequestInput) -> dict:
     cleaned.update(experts_needed=data.experts_needed, hours_per_expert=data.hours_per_expert)
     programme = None
     if data.programme:
+        # Only a programme the institution takes part in: a request cannot be put under
+        # (or shown to the administrators of) any other.
         programme = Programme.objects.filter(slug=data.programme).first()
         if programme is None:
             errors["programme"] = f"Unknown programme {data.programme!r}."
+        elif institution is not None and not institution.programmes.filter(pk=programme.pk).exists():
+            errors["programme"] = f"{institution.name} does not take part in the programme {programme.name!r}."
     cleaned["programme"] = programme
     if not errors and not (cleaned["skills"] or cleaned["field_of_study"] or len(topic.split()) >= 3):
         errors["skills"] = "Name at least a skill or a field, or describe the topic in a few words."
@@ -114,7 +118,9 @@ def request_close(*, request: ExpertiseRequest) -> ExpertiseRequest:
     return request
 
 
-def institution_create(*, name: str, kind: str, region: str, city: str = "", staff: list[User] = ()) -> Institution:
+def institution_create(
+    *, name: str, kind: str, region: str, city: str = "", staff: list[User] = (), programmes: list[Programme] = ()
+) -> Institution:
     name = (name or "").strip()
     errors = {}
     if not name:
@@ -131,4 +137,5 @@ def institution_create(*, name: str, kind: str, region: str, city: str = "", sta
         raise RegistryInvalid(errors)
     institution = Institution.objects.create(name=name, kind=kind, region=region, city=city)
     institution.staff.set(staff)
+    institution.programmes.set(programmes)
     return institution

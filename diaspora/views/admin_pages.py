@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from .. import selectors, tasks
+from accounts.scoping import administered
+
+from .. import selectors
 from ..models import Match, MatchRun
 from ..selectors_matching import matching_metrics
-from ..services.matching import matching_run_start
+from ..services.matching import MatchingRefused, matching_run_request
 from .common import PAGE_SIZE, admins_only, page, sender_label
 
 # Figures from the run's stats worth a line of their own (the rest are listed as they come).
@@ -32,16 +32,20 @@ RUN_FIGURES = {
 
 @admins_only
 def runs(request: HttpRequest) -> HttpResponse:
-    listing = Paginator(MatchRun.objects.select_related("requested_by"), PAGE_SIZE).get_page(request.GET.get("page"))
-    return page(request, "diaspora/admin/runs.html", {"page": listing}, current="admin")
+    listing = Paginator(selectors.runs_visible_to(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    programmes = administered(request.user).order_by("slug")
+    context = {"page": listing, "programmes": programmes, "platform_wide": request.user.is_superuser}
+    return page(request, "diaspora/admin/runs.html", context, current="admin")
 
 
 @admins_only
 @require_POST
 def run_start(request: HttpRequest) -> HttpResponse:
-    run, _created = matching_run_start(kind=MatchRun.Kind.MANUAL, key=f"manual-{uuid.uuid4()}", user=request.user)
-    # Enqueued after the commit, so the worker never looks for a row it cannot see yet.
-    transaction.on_commit(lambda: tasks.matching_run.delay(run.pk))
+    try:
+        run = matching_run_request(user=request.user, programme_slug=request.POST.get("programme", ""))
+    except MatchingRefused as exc:
+        messages.error(request, str(exc))
+        return redirect("diaspora-admin")
     messages.success(request, _("Matching has started. This page shows its progress."))
     return redirect("diaspora-admin-run", run_id=run.pk)
 
@@ -56,9 +60,7 @@ PROGRESS = {
 
 @admins_only
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
-    run = MatchRun.objects.select_related("requested_by").filter(pk=run_id).first()
-    if run is None:
-        raise Http404(_("No such matching run."))
+    run = selectors.run_get_for(request.user, run_id)
     stats = run.stats or {}
     context = {
         "run": run,

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Role, User
 
 from ..models import Message, Person
-from ..selectors import viewer_is_admin
+from ..selectors import may_browse_registry, viewer_is_admin
 
 PAGE_SIZE = 25
 
@@ -65,6 +65,10 @@ def allowed_if(check: Callable[[User], bool], reason: Callable[[], str]):
 staff_only = allowed_if(
     works_with_requests,
     lambda: _("Expertise requests are for the staff of home institutions and for programme administrators."),
+)
+registry_readers = allowed_if(
+    may_browse_registry,
+    lambda: _("Researchers work with anonymised exports; the registry's people are not open to them."),
 )
 admins_only = allowed_if(viewer_is_admin, lambda: _("Matching runs and metrics are for programme administrators."))
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -22,11 +21,11 @@ from ..exports import directory_csv
 from ..forms import DirectoryForm, MessageForm, language
 from ..selectors import DirectoryFilters
 from ..services.messages import MessageRefused, message_send
-from .common import PAGE_SIZE, page, works_with_requests
+from .common import PAGE_SIZE, page, registry_readers, works_with_requests
 from .display import card_view
 
 
-@login_required
+@registry_readers
 def directory(request: HttpRequest) -> HttpResponse:
     form = DirectoryForm(request.GET or None)
     filters = DirectoryFilters(**form.filters()) if form.is_bound else DirectoryFilters()
@@ -43,7 +42,7 @@ def directory(request: HttpRequest) -> HttpResponse:
     return page(request, "diaspora/registry/directory.html", context, current="directory")
 
 
-@login_required
+@registry_readers
 def directory_export(request: HttpRequest) -> HttpResponse:
     """The filtered directory as CSV, with exactly the fields the page would show."""
     form = DirectoryForm(request.GET or None)
@@ -56,7 +55,7 @@ def directory_export(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@login_required
+@registry_readers
 @require_http_methods(["GET", "POST"])
 def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
     person = selectors.person_get_for(request.user, person_id)

@@ -41,10 +41,10 @@ def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not user.is_authenticated:
         return redirect("diaspora-join")
+    if works_with_requests(user):  # administrators see their waves and requests there
+        return redirect("diaspora-requests")
     if selectors.person_of(user) is not None:
         return redirect("diaspora-me")
-    if works_with_requests(user):
-        return redirect("diaspora-requests")
     return redirect("diaspora-join")
 
 

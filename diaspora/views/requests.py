@@ -16,10 +16,13 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from surveys.selectors_admin import waves_overview
+
 from .. import selectors
 from ..explanations import filter_trail
 from ..forms import FeedbackForm, RequestForm, language, request_initial
 from ..models import ExpertiseRequest, Match, Person
+from ..selectors import viewer_is_admin
 from ..selectors_matching import request_row
 from ..services import lifecycle, matching
 from ..services.registry import RegistryInvalid
@@ -40,6 +43,8 @@ def request_list(request: HttpRequest) -> HttpResponse:
         "status": status,
         "statuses": ExpertiseRequest.Status.choices,
         "can_post": selectors.institutions_of(request.user).exists(),
+        # Administrators land here: their programmes' survey waves sit above the requests.
+        "waves": list(waves_overview(request.user)[:20]) if viewer_is_admin(request.user) else [],
     }
     return page(request, "diaspora/requests/list.html", context, current="requests")
 

@@ -144,6 +144,8 @@ class Wave(models.Model):
             raise ValidationError({"version": "The version belongs to another survey."})
         if self.version_id and not self.version.is_published:
             raise ValidationError({"version": "Only a published version can be fielded."})
+        if self.panel_id and self.survey_id and self.panel.programme_id != self.survey.programme_id:
+            raise ValidationError({"panel": "The panel belongs to another programme than the survey."})
         if self.closes_at and self.closes_at <= self.opens_at:
             raise ValidationError({"closes_at": "A wave must close after it opens."})
 

@@ -2,16 +2,19 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 
+LANGUAGE_CHOICES = [("kk", "Қазақша"), ("ru", "Русский"), ("en", "English")]
+
 
 class Respondent(models.Model):
-    """Someone who can be invited: an address, a language, ids from other systems."""
+    """Someone who can be invited: one address, shared by every panel that lists it.
+
+    What a programme knows about the person (the name as given, language, ids from
+    its systems, attributes) is kept on its panel membership, so one programme's
+    import never changes what another holds. Only the address, the link to an
+    account and the person's own opt-out live here.
+    """
 
     email = models.EmailField(max_length=254)
-    name = models.CharField(max_length=200, blank=True)
-    preferred_language = models.CharField(
-        max_length=8, choices=[("kk", "Қазақша"), ("ru", "Русский"), ("en", "English")], default="kk"
-    )
-    external_ids = models.JSONField(default=dict, blank=True, help_text='e.g. {"bolashak_id": "B-2014-0031"}')
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="respondents"
     )
@@ -46,8 +49,13 @@ class Panel(models.Model):
 
 
 class PanelMember(models.Model):
+    """A respondent on one panel, with what that panel's programme holds about them."""
+
     panel = models.ForeignKey(Panel, on_delete=models.CASCADE, related_name="members")
     respondent = models.ForeignKey(Respondent, on_delete=models.CASCADE, related_name="memberships")
+    name = models.CharField(max_length=200, blank=True, help_text="The name as this panel's import gave it.")
+    language = models.CharField(max_length=8, choices=LANGUAGE_CHOICES, default="kk")
+    external_ids = models.JSONField(default=dict, blank=True, help_text='e.g. {"bolashak": "B-2014-0031"}')
     attributes = models.JSONField(default=dict, blank=True, help_text="Columns of the import, for breakdowns.")
     added_at = models.DateTimeField(auto_now_add=True)
 

@@ -38,7 +38,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from ..emails import Letter, email_language, letter_render, optout_link, wave_letter
@@ -103,7 +103,7 @@ def wave_invite(*, wave: Wave, now: datetime | None = None) -> InviteCounts:
     members = list(
         PanelMember.objects.filter(panel_id=wave.panel_id)
         .order_by("respondent_id")
-        .values_list("respondent_id", "respondent__preferred_language", "respondent__opted_out_at")
+        .values_list("respondent_id", "language", "respondent__opted_out_at")
     )
     with transaction.atomic():
         # Wave row lock: two invite runs of one wave take turns, so the second sees
@@ -256,9 +256,14 @@ def _emails_claim(*, wave: Wave, now: datetime, limit: int) -> list[OutgoingEmai
         OutgoingEmail.objects.filter(pk__in=ids, status=Status.PENDING).update(
             status=Status.SENDING, claimed_at=timezone.now(), attempts=F("attempts") + 1, message_id=""
         )
+        # The name is the one this wave's panel holds (each programme keeps its own).
+        member_name = PanelMember.objects.filter(
+            panel_id=wave.panel_id, respondent_id=OuterRef("invitation__respondent_id")
+        ).values("name")[:1]
         return list(
             OutgoingEmail.objects.filter(pk__in=ids, status=Status.SENDING)
             .select_related("invitation__respondent")
+            .annotate(member_name=Subquery(member_name))
             .order_by("sequence", "id")
         )
 
@@ -313,7 +318,7 @@ def _row_send(*, wave, row: OutgoingEmail, connection, letters: dict, counts: Se
     letter = letter_render(
         letter=letters[kind, language],
         language=language,
-        name=invitation.respondent.name,
+        name=getattr(row, "member_name", None) or "",
         survey=wave.survey.title,
         token=token,
         closes_at=wave.closes_at,

@@ -222,7 +222,7 @@ def panel_import(*, panel: Panel, data: bytes, filename: str, user: User | None)
         added, updated = _members_upsert(panel, checked.valid, respondents)
         updated_rows = {row.row for row in checked.valid if row.email.lower() in updated}
         report = checked.report + [
-            {"row": r.row, "email": r.email, "status": "updated", "reason": "already a member: attributes updated"}
+            {"row": r.row, "email": r.email, "status": "updated", "reason": "already a member: details updated"}
             for r in checked.valid
             if r.row in updated_rows
         ]
@@ -248,37 +248,22 @@ def _respondents_by_email(emails: list[str]) -> dict[str, Respondent]:
 
 
 def _respondents_upsert(rows: list[PanelRow]) -> dict[str, Respondent]:
-    """Respondents for the rows, by lower-case email: existing ones reused (and refreshed), others created."""
+    """Respondents for the rows, by lower-case email: existing ones reused as they are, others created.
+
+    A respondent is shared by every programme's panels, so an import never changes one
+    (what this panel holds about them is written on its membership)."""
     emails = [row.email.lower() for row in rows]
     existing = _respondents_by_email(emails)
-    new = [
-        Respondent(
-            email=row.email, name=row.name, preferred_language=row.language or "kk", external_ids=row.external_ids
-        )
-        for row in rows
-        if row.email.lower() not in existing
-    ]
+    new = [Respondent(email=row.email) for row in rows if row.email.lower() not in existing]
     # ignore_conflicts: a concurrent import may create the same address between our
     # read and this insert; the unique lower(email) constraint keeps one row, and the
     # re-read below picks up whichever row won.
     Respondent.objects.bulk_create(new, batch_size=BATCH, ignore_conflicts=True)
-    changed = []
-    for row in rows:
-        respondent = existing.get(row.email.lower())
-        if respondent is None:
-            continue
-        before = (respondent.name, respondent.preferred_language, dict(respondent.external_ids))
-        respondent.name = row.name or respondent.name
-        respondent.preferred_language = row.language or respondent.preferred_language
-        respondent.external_ids = {**respondent.external_ids, **row.external_ids}
-        if before != (respondent.name, respondent.preferred_language, respondent.external_ids):
-            changed.append(respondent)
-    Respondent.objects.bulk_update(changed, ["name", "preferred_language", "external_ids"], batch_size=BATCH)
     return _respondents_by_email(emails) if new else existing
 
 
 def _members_upsert(panel: Panel, rows: list[PanelRow], respondents: dict[str, Respondent]) -> tuple[int, set[str]]:
-    """Create missing memberships, update the attributes of existing ones; (added, emails updated)."""
+    """Create missing memberships, update the fields of existing ones; (added, emails updated)."""
     ids = {email: r.pk for email, r in respondents.items()}
     members: dict[int, PanelMember] = {}
     id_list = list(ids.values())
@@ -290,15 +275,27 @@ def _members_upsert(panel: Panel, rows: list[PanelRow], respondents: dict[str, R
         respondent_id = ids[row.email.lower()]
         member = members.get(respondent_id)
         if member is None:
-            new.append(PanelMember(panel=panel, respondent_id=respondent_id, attributes=row.attributes))
+            new.append(
+                PanelMember(
+                    panel=panel,
+                    respondent_id=respondent_id,
+                    name=row.name,
+                    language=row.language or "kk",
+                    external_ids=row.external_ids,
+                    attributes=row.attributes,
+                )
+            )
             continue
         updated.add(row.email.lower())
-        merged = {**member.attributes, **row.attributes}
-        if merged != member.attributes:
-            member.attributes = merged
+        before = (member.name, member.language, dict(member.external_ids), dict(member.attributes))
+        member.name = row.name or member.name
+        member.language = row.language or member.language
+        member.external_ids = {**member.external_ids, **row.external_ids}
+        member.attributes = {**member.attributes, **row.attributes}
+        if before != (member.name, member.language, member.external_ids, member.attributes):
             changed.append(member)
     # A concurrent import of the same person into the same panel: the unique
     # (panel, respondent) constraint keeps one membership, and neither import fails.
     PanelMember.objects.bulk_create(new, batch_size=BATCH, ignore_conflicts=True)
-    PanelMember.objects.bulk_update(changed, ["attributes"], batch_size=BATCH)
+    PanelMember.objects.bulk_update(changed, ["name", "language", "external_ids", "attributes"], batch_size=BATCH)
     return len(new), updated

@@ -8,7 +8,6 @@ respondents, a resume link for public-link respondents.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,11 +15,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..answers import validate_answers
-from ..models import Invitation, Quota, Response, Wave, content_digest
+from ..models import Invitation, PanelMember, Response, Wave
 from ..pages import applicable_pages, merge, page_errors, shown_fields
 from ..tokens import looks_like_token, new_resume_token, token_hash
-from .invitations import invitation_cancel_pending
-from .webhooks import response_event
+from .responses import COMPLETE, PARTIAL, QuotaFull, SubmissionRefused, response_start, response_update
 
 
 @dataclass
@@ -40,6 +38,7 @@ class PageResult:
     page: int = 0
     completed: bool = False
     quota_full: bool = False
+    refused: str = ""  # why the wave turned the answers away (closed, ...), in the respondent's language
     saved: bool = True
 
 
@@ -96,19 +95,8 @@ def _new_response(
     wave: Wave, language: str, *, invitation: Invitation | None = None, resume_token: str = ""
 ) -> Response:
     answers = _prefill(wave, invitation) if invitation is not None else {}
-    respondent_user = invitation.respondent.user if invitation is not None else None
-    return Response.objects.create(
-        survey=wave.survey,
-        version=wave.version,
-        wave=wave,
-        respondent=respondent_user,
-        instance_id=uuid.uuid4(),
-        status=Response.Status.PARTIAL,
-        answers=answers,
-        content_hash=_digest(wave, Response.Status.PARTIAL, answers),
-        language=language,
-        resume_token_hash=token_hash(resume_token) if resume_token else "",
-    )
+    resume_hash = token_hash(resume_token) if resume_token else ""
+    return response_start(wave=wave, language=language, answers=answers, invitation=invitation, resume_hash=resume_hash)
 
 
 def _prefill(wave: Wave, invitation: Invitation) -> dict[str, Any]:
@@ -139,16 +127,23 @@ def prefilled_fields(handle: Handle) -> set[str]:
     return {name for name in handle.wave.prefill_fields if name in handle.response.answers}
 
 
-def _digest(wave: Wave, status: str, answers: dict[str, Any]) -> str:
-    return content_digest({"version": wave.version_id, "wave": wave.pk, "status": status, "answers": answers})
-
-
 def page_save(*, handle: Handle, page: int, posted: dict[str, Any], language: str, action: str) -> PageResult:
     """Save a page's answers and move: action is "stay", "back", "next" or "finish".
 
     Valid answers are always saved, even when others on the page are not (those
     come back with their messages); moving on needs the page's required answers.
+    A wave that no longer takes answers (closed since the page was shown) saves
+    nothing and says why.
     """
+    try:
+        return _page_save(handle=handle, page=page, posted=posted, language=language, action=action)
+    except QuotaFull:
+        return PageResult(page=handle.response.last_page, quota_full=True, saved=False)
+    except SubmissionRefused as exc:
+        return PageResult(page=page, refused=exc.reason, saved=False)
+
+
+def _page_save(*, handle: Handle, page: int, posted: dict[str, Any], language: str, action: str) -> PageResult:
     response, wave = handle.response, handle.wave
     instrument = wave.version.instrument
     today = timezone.localdate()
@@ -181,20 +176,16 @@ def _destination(action: str, page: int, pages: list[int]) -> int | None:
 
 
 def _store(handle: Handle, answers: dict[str, Any], language: str, page: int) -> None:
-    response = handle.response
-    if response.status == Response.Status.COMPLETE:
+    if handle.response.status == COMPLETE:
         return
-    response.answers = answers
-    response.language = language
-    response.last_page = page
-    response.content_hash = _digest(handle.wave, Response.Status.PARTIAL, answers)
-    response.save(update_fields=["answers", "language", "last_page", "content_hash", "updated_at"])
-    invitation = handle.invitation
-    if invitation is not None and answers and invitation.status == Invitation.Status.OPENED:
-        Invitation.objects.filter(pk=invitation.pk, status=Invitation.Status.OPENED).update(
-            status=Invitation.Status.PARTIAL
-        )
-        invitation.status = Invitation.Status.PARTIAL
+    response_update(
+        response=handle.response,
+        status=PARTIAL,
+        answers=answers,
+        language=language,
+        last_page=page,
+        invitation=handle.invitation,
+    )
 
 
 def _finish(handle: Handle, answers: dict[str, Any], language: str, pages: list[int]) -> PageResult:
@@ -208,52 +199,14 @@ def _finish(handle: Handle, answers: dict[str, Any], language: str, pages: list[
         )
         on_page = {f.name for f in shown_fields(instrument, first)}
         return PageResult(errors={k: v for k, v in outcome.errors.items() if k in on_page}, page=first)
-    with transaction.atomic():
-        if not _quotas_allow(handle.wave, outcome.answers):
-            return PageResult(page=handle.response.last_page, quota_full=True)
-        _complete(handle, outcome.answers, language)
+    response_update(
+        response=handle.response,
+        status=COMPLETE,
+        answers=outcome.answers,
+        language=language,
+        invitation=handle.invitation,
+    )
     return PageResult(completed=True, page=handle.response.last_page)
-
-
-def _quotas_allow(wave: Wave, answers: dict[str, Any]) -> bool:
-    """Whether this response fits every quota cell it falls in; closes cells that fill up.
-
-    The quota rows are locked for the count and the completion, so two respondents
-    finishing at once cannot both take the last place in a cell.
-    """
-    for quota in Quota.objects.select_for_update().filter(wave=wave).order_by("pk"):
-        conditions = quota.conditions or {}
-        if not all(answers.get(name) == value for name, value in conditions.items()):
-            continue
-        if quota.closed_at is not None:
-            return False
-        filled = Response.objects.filter(
-            wave=wave, status=Response.Status.COMPLETE, **{f"answers__{k}": v for k, v in conditions.items()}
-        ).count()
-        if filled >= quota.cap:
-            Quota.objects.filter(pk=quota.pk).update(closed_at=timezone.now())
-            return False
-        if filled + 1 >= quota.cap:
-            Quota.objects.filter(pk=quota.pk).update(closed_at=timezone.now())
-    return True
-
-
-def _complete(handle: Handle, answers: dict[str, Any], language: str) -> None:
-    now = timezone.now()
-    response = handle.response
-    response.answers = answers
-    response.status = Response.Status.COMPLETE
-    response.submitted_at = now
-    response.language = language
-    response.content_hash = _digest(handle.wave, Response.Status.COMPLETE, answers)
-    response.save()
-    invitation = handle.invitation
-    if invitation is not None:
-        Invitation.objects.filter(pk=invitation.pk).update(status=Invitation.Status.COMPLETE, completed_at=now)
-        invitation.status = Invitation.Status.COMPLETE
-        invitation_cancel_pending(invitation=invitation)  # no reminders after completion
-    # The row existed since the link was first opened: for webhooks this is its update.
-    response_event(response=response, event="response.updated")
 
 
 def consented_to_registry(response: Response) -> bool:
@@ -284,10 +237,16 @@ def registry_source(*, kind: str, token: str) -> RegistrySource | None:
         response=handle.response,
         answers=dict(handle.response.answers),
         email=respondent.email if respondent else "",
-        name=respondent.name if respondent else "",
+        name=_member_name(handle) if respondent else "",
         language=handle.response.language or "kk",
         user_id=respondent.user_id if respondent else None,
     )
+
+
+def _member_name(handle: Handle) -> str:
+    """The respondent's name as the wave's panel holds it."""
+    names = PanelMember.objects.filter(panel_id=handle.wave.panel_id, respondent_id=handle.invitation.respondent_id)
+    return names.values_list("name", flat=True).first() or ""
 
 
 def _invitation_handle(token: str) -> Handle | None:

@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 import urllib.error
 import urllib.request
 from datetime import datetime, timedelta
@@ -40,12 +41,39 @@ _LOG_LINES = 50
 _RETRY_CODES = {408, 429}
 
 
+# Which surveys have an active endpoint, kept per process: the submission path asks on every
+# response, and almost always the answer is "none". The set is read in one query at most once
+# per WEBHOOK_ENDPOINT_CACHE_SECONDS; saving or deleting an endpoint clears it in the process
+# that did it (a signal: cache invalidation only), and a catch-up run after the cache period
+# (webhook_catch_up) records the events other processes could not see yet, so none is lost.
+_endpoint_surveys: dict[str, Any] = {}
+
+
+def forget_webhook_endpoints() -> None:
+    _endpoint_surveys.clear()
+
+
+def surveys_with_webhooks() -> frozenset[int]:
+    now = time.monotonic()
+    if _endpoint_surveys.get("until", 0.0) <= now:
+        ids = WebhookEndpoint.objects.filter(is_active=True).values_list("survey_id", flat=True).distinct()
+        _endpoint_surveys["ids"] = frozenset(ids)
+        _endpoint_surveys["until"] = now + settings.WEBHOOK_ENDPOINT_CACHE_SECONDS
+    return _endpoint_surveys["ids"]
+
+
 def response_event(*, response: Response, event: str) -> list[int]:
     """Record the event for every active endpoint of the response's survey; deliveries start on commit."""
     assert event in EVENTS, event
+    if response.survey_id not in surveys_with_webhooks():
+        return []
     endpoints = [
         e for e in WebhookEndpoint.objects.filter(survey_id=response.survey_id, is_active=True) if event in e.events
     ]
+    return _events_record(endpoints=endpoints, response=response, event=event)
+
+
+def _events_record(*, endpoints: list[WebhookEndpoint], response: Response, event: str) -> list[int]:
     if not endpoints:
         return []
     event_id = f"{response.instance_id}:{response.content_hash}"[:64]
@@ -69,6 +97,34 @@ def response_event(*, response: Response, event: str) -> list[int]:
         for pk in ids:
             transaction.on_commit(lambda pk=pk: webhook_deliver.delay(pk))
     return ids
+
+
+def webhook_endpoint_saved(*, endpoint: WebhookEndpoint) -> None:
+    """After an endpoint is created or (re)activated: catch up, once every process sees it, on the
+    responses stored meanwhile (their events are recorded once: the event id decides)."""
+    forget_webhook_endpoints()
+    if not endpoint.is_active:
+        return
+    from ..tasks import webhook_catch_up
+
+    since = timezone.now() - timedelta(seconds=1)
+    delay = settings.WEBHOOK_ENDPOINT_CACHE_SECONDS + 2
+    transaction.on_commit(lambda: webhook_catch_up.apply_async((endpoint.pk, since.isoformat()), countdown=delay))
+
+
+def webhook_catch_up(*, endpoint: WebhookEndpoint, since: datetime) -> int:
+    """Record the events of the survey's responses stored or changed since `since` for this endpoint."""
+    if not endpoint.is_active:
+        return 0
+    recorded = 0
+    responses = Response.objects.filter(survey_id=endpoint.survey_id, updated_at__gte=since).select_related(
+        "survey", "version", "wave"
+    )
+    for response in responses.order_by("pk").iterator(chunk_size=500):
+        event = "response.created" if response.created_at >= since else "response.updated"
+        if event in endpoint.events:
+            recorded += len(_events_record(endpoints=[endpoint], response=response, event=event))
+    return recorded
 
 
 def webhook_deliver(*, delivery: WebhookDelivery, now: datetime | None = None) -> str:

@@ -107,6 +107,8 @@ def _post(request: HttpRequest, handle: Handle, language: str) -> HttpResponse:
         return redirect(f"respondent-done-{handle.kind}", token=handle.token)
     if result.quota_full:
         return render(request, "surveys/respondent/quota_full.html", _base_context(request, handle, language))
+    if result.refused:
+        return render(request, "surveys/respondent/closed.html", _base_context(request, handle, language), status=403)
     if result.errors:
         shown = merge(handle.response.answers, posted)
         return _render_page(request, handle, language, result.page, shown, result.errors, status=400)
@@ -154,6 +156,8 @@ def save(request: HttpRequest, kind: str, token: str) -> JsonResponse:
     with translation.override(language):
         posted = page_answers(instrument, int(raw_page), request.POST)
         result = flow.page_save(handle=handle, page=int(raw_page), posted=posted, language=language, action="stay")
+    if not result.saved:
+        return JsonResponse({"saved": False, "reason": result.refused or "quota_full"}, status=409)
     visible = relevant_fields(instrument, handle.response.answers, timezone.localdate())
     return JsonResponse({"saved": True, "errors": result.errors, "visible": sorted(visible)})
 

@@ -24,6 +24,8 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
+from accounts.scoping import is_programme_admin
+
 from .. import selectors_admin
 from ..models import ExportJob, Response
 from ..selectors_admin import RatePoint, ResponseFilters
@@ -39,7 +41,7 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     @login_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not selectors_admin.is_programme_admin(request.user):
+        if not is_programme_admin(request.user):
             raise PermissionDenied
         return view(request, *args, **kwargs)
 

@@ -19,8 +19,8 @@ def invitation_url(live_server, graduate_version):
     wave = Wave.objects.create(
         survey=graduate_version.survey, version=graduate_version, slug="grad-2026", name="Graduates 2026", panel=panel
     )
-    respondent = Respondent.objects.create(email="aigerim@example.kz", preferred_language="kk")
-    PanelMember.objects.create(panel=panel, respondent=respondent, attributes={"country": "DEU"})
+    respondent = Respondent.objects.create(email="aigerim@example.kz")
+    PanelMember.objects.create(panel=panel, respondent=respondent, language="kk", attributes={"country": "DEU"})
     nonce = new_nonce()
     token = invitation_token(nonce)
     Invitation.objects.create(

@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from accounts.models import Role
+from accounts.models import Programme, Role
 from diaspora.models import Consent, ExpertiseRequest, Match, MatchRun, Message, Person
 from diaspora.services import lifecycle, matching
 from tests.diaspora.people import client_for, expert, expertise_request, institution
@@ -543,8 +543,11 @@ def test_an_administrator_starts_a_run_that_is_enqueued_on_commit(
     django_capture_on_commit_callbacks, tasks_in_process, pavlodar
 ):
     expert("erlan")
-    request = expertise_request(pavlodar[1], pavlodar[0])
+    bolashak = Programme.objects.create(slug="bolashak", name="Bolashak")
+    pavlodar[0].programmes.add(bolashak)
+    request = expertise_request(pavlodar[1], pavlodar[0], programme="bolashak")
     admin = UserFactory(username="admin", role=Role.PROGRAMME_ADMIN)
+    admin.programmes.add(bolashak)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = client_for(admin).post(f"{BASE}/runs/")
     assert response.status_code == 202 and len(callbacks) == 1

@@ -99,6 +99,7 @@ def test_programme_weights_change_the_ranking():
     skilled = expert("skilled", skills=["hydrology", "gis"], languages=["en"], home_region="KZ-75")
     local = expert("local", skills=["hydrology"], languages=["kk"], home_region="KZ-55")
     inst, staff = institution()
+    inst.programmes.add(bolashak)
     request = expertise_request(staff, inst, languages=[], programme="bolashak")
     assert matching.request_top(request=request).candidates[0].person_id == skilled.pk
     MatchingSettings.objects.create(programme=bolashak, weights={"skills": 0.1, "region": 1.0})

@@ -58,8 +58,15 @@ NEVER_SHOWN = ["Bolat Hidden", "Dana Withdrawn", "Erlan Paused"]
 
 
 @pytest.fixture
-def institution(db):
-    return Institution.objects.create(name="Satbayev University", region="KZ-75", city="Almaty")
+def bolashak(db):
+    return Programme.objects.get_or_create(slug="bolashak", defaults={"name": "Bolashak"})[0]
+
+
+@pytest.fixture
+def institution(bolashak):
+    found = Institution.objects.create(name="Satbayev University", region="KZ-75", city="Almaty")
+    found.programmes.add(bolashak)
+    return found
 
 
 @pytest.fixture
@@ -70,17 +77,17 @@ def staff(institution):
 
 
 @pytest.fixture
-def programme_admin(db):
-    programme = Programme.objects.create(slug="bolashak", name="Bolashak")
+def programme_admin(bolashak):
     user = UserFactory(username="amina", role=Role.PROGRAMME_ADMIN, is_staff=True)
-    user.programmes.add(programme)
+    user.programmes.add(bolashak)
     return user
 
 
 @pytest.fixture
-def expertise_request(institution, staff):
+def expertise_request(institution, staff, bolashak):
     return ExpertiseRequest.objects.create(
         institution=institution,
+        programme=bolashak,
         created_by=staff,
         title="Machine learning mentoring",
         topic="Mentoring for our data science master's students on machine learning projects",
@@ -134,8 +141,8 @@ def completed_survey_link(graduate_version, *, consent_registry="yes"):
     wave = Wave.objects.create(
         survey=graduate_version.survey, version=graduate_version, slug="grad-2026", name="Graduates 2026", panel=panel
     )
-    respondent = Respondent.objects.create(email="aigerim@example.kz", name="Aigerim Nurova", preferred_language="en")
-    PanelMember.objects.create(panel=panel, respondent=respondent)
+    respondent = Respondent.objects.create(email="aigerim@example.kz")
+    PanelMember.objects.create(panel=panel, respondent=respondent, name="Aigerim Nurova", language="en")
     answers = {**SAMPLE_GRADUATE_ANSWERS, "consent_registry": consent_registry, "languages_spoken": ["kazakh"]}
     response = Response.objects.create(
         survey=graduate_version.survey,

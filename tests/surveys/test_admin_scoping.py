@@ -39,6 +39,8 @@ def test_an_administrator_sees_only_the_waves_of_their_programmes(programmes, gr
     assert outsider.get(f"/admin/surveys/wave/{wave.pk}/change/").status_code in (302, 404)
 
 
-def test_surveys_without_a_programme_are_shared_by_all_administrators(programmes, graduate_version):
+def test_surveys_without_a_programme_are_for_superusers_only(programmes, graduate_version):
     outsider = staff_client("outsider", programmes[1])
-    assert graduate_version.survey.slug in outsider.get("/admin/surveys/survey/").content.decode()
+    assert graduate_version.survey.slug not in outsider.get("/admin/surveys/survey/").content.decode()
+    page = outsider.get(f"/admin/surveys/survey/{graduate_version.survey_id}/change/")
+    assert page.status_code in (302, 404)

@@ -63,7 +63,9 @@ def wave(graduate_version, programme):
     survey = graduate_version.survey
     survey.programme = programme
     survey.save()
-    return Wave.objects.create(survey=survey, version=graduate_version, slug="graduates-2026", name="Graduates 2026")
+    return Wave.objects.create(
+        survey=survey, version=graduate_version, slug="graduates-2026", name="Graduates 2026", is_public=True
+    )
 
 
 def submit(version, wave, answers, status="complete", language="en"):

@@ -100,8 +100,8 @@ def version_import():
 def make_panel(emails: list[str], language: str = "kk") -> Panel:
     panel = Panel.objects.create(slug=f"panel-{len(emails)}-{language}", name="Bolashak alumni")
     for address in emails:
-        respondent = Respondent.objects.create(email=address, name="", preferred_language=language)
-        PanelMember.objects.create(panel=panel, respondent=respondent)
+        respondent = Respondent.objects.create(email=address)
+        PanelMember.objects.create(panel=panel, respondent=respondent, language=language)
     return panel
 
 

@@ -78,10 +78,8 @@ def wait_for(condition, seconds: float, what: str, log_path: Path) -> None:
 def test_a_worker_killed_mid_batch_sends_nobody_the_same_message_twice(tmp_path):
     version = version_import()
     panel = Panel.objects.create(slug="kill-test", name="Kill test")
-    respondents = Respondent.objects.bulk_create(
-        [Respondent(email=f"r{n}@example.kz", preferred_language="ru") for n in range(MEMBERS)]
-    )
-    PanelMember.objects.bulk_create([PanelMember(panel=panel, respondent=r) for r in respondents])
+    respondents = Respondent.objects.bulk_create([Respondent(email=f"r{n}@example.kz") for n in range(MEMBERS)])
+    PanelMember.objects.bulk_create([PanelMember(panel=panel, respondent=r, language="ru") for r in respondents])
     wave = make_wave(version, panel, send_rate_per_minute=100_000, reminder_days=[])
     assert wave_invite(wave=wave).invited == MEMBERS
 

@@ -18,8 +18,8 @@ def wave(graduate_version):
 
 
 def invite(wave, email="aigerim@example.kz", language="kk"):
-    respondent, _ = Respondent.objects.get_or_create(email=email, defaults={"preferred_language": language})
-    PanelMember.objects.get_or_create(panel=wave.panel, respondent=respondent)
+    respondent, _ = Respondent.objects.get_or_create(email=email)
+    PanelMember.objects.get_or_create(panel=wave.panel, respondent=respondent, defaults={"language": language})
     nonce = new_nonce()
     token = invitation_token(nonce)
     invitation = Invitation.objects.create(

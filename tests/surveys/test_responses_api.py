@@ -151,7 +151,9 @@ def test_token_authentication_works(respondent):
 
 
 def test_a_response_in_an_open_wave_is_linked_to_it(api, graduate_version):
-    wave = Wave.objects.create(survey=graduate_version.survey, version=graduate_version, slug="w1", name="Wave 1")
+    wave = Wave.objects.create(
+        survey=graduate_version.survey, version=graduate_version, slug="w1", name="Wave 1", is_public=True
+    )
     response = api.post(URL, body(wave="w1"), format="json")
     assert response.status_code == 201
     assert Response.objects.get().wave == wave
@@ -165,10 +167,11 @@ def test_a_closed_wave_refuses_responses(api, graduate_version):
         name="Old",
         opens_at=timezone.now() - dt.timedelta(days=30),
         closes_at=timezone.now() - dt.timedelta(days=1),
+        is_public=True,
     )
     response = api.post(URL, body(wave="old"), format="json")
-    assert response.status_code == 400
-    assert "not open" in response.json()["wave"][0]
+    assert response.status_code == 403
+    assert response.json()["code"] == "wave_closed" and "closed" in response.json()["detail"]
 
 
 def test_a_malformed_token_is_a_401_not_a_server_error(db):
@@ -219,7 +222,9 @@ def test_a_malformed_page_size_is_a_400(api):
 
 def test_the_same_instance_in_another_wave_is_a_conflict(api, graduate_version):
     for slug in ("w1", "w2"):
-        Wave.objects.create(survey=graduate_version.survey, version=graduate_version, slug=slug, name=slug)
+        Wave.objects.create(
+            survey=graduate_version.survey, version=graduate_version, slug=slug, name=slug, is_public=True
+        )
     payload = body(wave="w1")
     assert api.post(URL, payload, format="json").status_code == 201
     assert api.post(URL, {**payload, "wave": "w2"}, format="json").status_code == 409

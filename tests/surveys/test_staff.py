@@ -45,7 +45,7 @@ def fieldwork(version, programme):
     survey.save()
     panel = Panel.objects.create(slug="alumni", name="Alumni", programme=programme)
     wave = Wave.objects.create(
-        survey=survey, version=version, slug="graduates-2026", name="Graduates 2026", panel=panel
+        survey=survey, version=version, slug="graduates-2026", name="Graduates 2026", panel=panel, is_public=True
     )
     done = invite(wave, "a@example.org", "complete", "DEU", complete_days_ago=1)
     invite(wave, "b@example.org", "partial", "DEU")
@@ -252,7 +252,7 @@ def test_the_wave_list_shows_only_own_programme_waves(owner, wave, graduate_vers
 # --------------------------------------------------------------------------- surveys_visible_to
 
 
-def test_a_designer_sees_drafts_of_own_programmes_and_programme_less_surveys_only(programme, graduate_version):
+def test_a_designer_sees_drafts_of_own_programmes_only(programme, graduate_version):
     designer = UserFactory(username="designer", role=Role.PROGRAMME_ADMIN)
     designer.programmes.add(programme)
     other = Programme.objects.create(slug="serpin", name="Serpin")
@@ -260,8 +260,9 @@ def test_a_designer_sees_drafts_of_own_programmes_and_programme_less_surveys_onl
     Survey.objects.create(slug="other-draft", title="Other", programme=other)
     Survey.objects.create(slug="no-programme", title="Shared")
     visible = set(surveys_visible_to(designer).values_list("slug", flat=True))
-    assert {"own-draft", "no-programme", graduate_version.survey.slug} <= visible
+    assert {"own-draft", graduate_version.survey.slug} <= visible  # the published one is for everyone
     assert "other-draft" not in visible
+    assert "no-programme" not in visible  # platform-wide drafts are for superusers
 
 
 def test_a_superuser_sees_every_survey(programme):

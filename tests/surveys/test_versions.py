@@ -4,6 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from rest_framework.test import APIClient
 
+from accounts.models import Programme
 from surveys import services
 from surveys.models import SurveyVersion
 from tests.factories import xlsform
@@ -16,8 +17,14 @@ def form(age_type="integer", extra=None):
     return xlsform(rows + (extra or []), settings={"form_id": "panel", "version": "1"})
 
 
+def bolashak():
+    return Programme.objects.get_or_create(slug="bolashak", defaults={"name": "Bolashak"})[0]
+
+
 def publish(data):
-    return services.survey_import_xlsform(data=data, filename="panel.xlsx", survey_slug="panel", publish=True)
+    return services.survey_import_xlsform(
+        data=data, filename="panel.xlsx", survey_slug="panel", publish=True, programme=bolashak()
+    )
 
 
 @pytest.fixture
@@ -62,7 +69,7 @@ def test_publishing_reports_added_and_removed_fields():
 
 @pytest.mark.django_db
 def test_a_draft_is_published_through_the_api(designer_api):
-    services.survey_import_xlsform(data=form(), filename="panel.xlsx", survey_slug="panel")
+    services.survey_import_xlsform(data=form(), filename="panel.xlsx", survey_slug="panel", programme=bolashak())
     response = designer_api.post("/api/v1/surveys/panel/versions/1/publish/")
     assert response.status_code == 200
     assert response.json()["version"]["status"] == "published"
@@ -73,7 +80,9 @@ def test_a_draft_is_published_through_the_api(designer_api):
 @pytest.mark.django_db
 def test_an_incompatible_draft_is_refused_with_reasons(designer_api):
     publish(form(age_type="text"))
-    services.survey_import_xlsform(data=form(age_type="date"), filename="panel.xlsx", survey_slug="panel")
+    services.survey_import_xlsform(
+        data=form(age_type="date"), filename="panel.xlsx", survey_slug="panel", programme=bolashak()
+    )
     response = designer_api.post("/api/v1/surveys/panel/versions/2/publish/")
     assert response.status_code == 409
     assert "changes type from text to date" in response.json()["reasons"][0]
@@ -110,14 +119,16 @@ def test_respondents_cannot_import_or_publish(api):
     upload = io.BytesIO(form())
     upload.name = "panel.xlsx"
     assert api.post("/api/v1/surveys/import/", {"file": upload}, format="multipart").status_code == 403
-    services.survey_import_xlsform(data=form(), filename="panel.xlsx", survey_slug="panel")
+    services.survey_import_xlsform(data=form(), filename="panel.xlsx", survey_slug="panel", programme=bolashak())
     assert api.post("/api/v1/surveys/panel/versions/1/publish/").status_code == 403
 
 
 @pytest.mark.django_db
 def test_respondents_see_only_published_versions(api):
     publish(form())
-    services.survey_import_xlsform(data=form(age_type="text"), filename="panel.xlsx", survey_slug="panel")
+    services.survey_import_xlsform(
+        data=form(age_type="text"), filename="panel.xlsx", survey_slug="panel", programme=bolashak()
+    )
     numbers = [v["number"] for v in api.get("/api/v1/surveys/panel/versions/").json()["results"]]
     assert numbers == [1]
     assert api.get("/api/v1/surveys/panel/versions/2/").status_code == 404
@@ -137,16 +148,16 @@ def test_a_field_brought_back_must_match_every_earlier_version():
 
 @pytest.mark.django_db
 def test_drafts_are_hidden_from_administrators_of_other_programmes():
-    from accounts.models import Programme, Role
+    from accounts.models import Role
     from surveys.models import Survey
     from tests.factories import UserFactory
 
-    bolashak, serpin = (Programme.objects.create(slug=s, name=s) for s in ("bolashak", "serpin"))
+    owned, serpin = (Programme.objects.get_or_create(slug=s, name=s)[0] for s in ("bolashak", "serpin"))
     publish(form())
     services.survey_import_xlsform(data=form(age_type="text"), filename="panel.xlsx", survey_slug="panel")
-    Survey.objects.filter(slug="panel").update(programme=bolashak)
+    assert Survey.objects.get(slug="panel").programme == owned
     clients = {}
-    for name, programme in (("owner", bolashak), ("outsider", serpin)):
+    for name, programme in (("owner", owned), ("outsider", serpin)):
         user = UserFactory(username=name, role=Role.PROGRAMME_ADMIN)
         user.programmes.add(programme)
         clients[name] = APIClient()

@@ -2,9 +2,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from accounts.demo import demo_accounts
+from accounts.demo import demo_accounts, demo_programmes
 from diaspora.demo import registry_demo
-from surveys.demo import demo_invitations, demo_wave, instruments_load
+from surveys.demo import SERPIN_PANEL, demo_invitations, demo_responses, demo_wave, instruments_load
 
 
 class Command(BaseCommand):
@@ -20,9 +20,19 @@ class Command(BaseCommand):
                 "it loads only with DEBUG on, or with --force."
             )
         with transaction.atomic():
-            versions = instruments_load()
+            programmes = demo_programmes()
+            # Bolashak owns the standard instruments, the demo wave, its panel and most requests;
+            # Serpin-2050 has a survey, an invitation-only wave and a request of its own.
+            versions = instruments_load(programmes["bolashak"])
             wave = demo_wave(versions[0])
             links = demo_invitations(wave)
+            demo_responses(wave, links, invited=2, public=3)
+            serpin_version = instruments_load(programmes["serpin-2050"], prefix="serpin-")[0]
+            serpin_wave = demo_wave(serpin_version, slug="serpin-2026", name="Serpin-2050 graduates 2026", public=False)
+            serpin_links = demo_invitations(
+                serpin_wave, panel_slug="serpin-alumni", panel_name="Serpin-2050 graduates", members=SERPIN_PANEL
+            )
+            demo_responses(serpin_wave, serpin_links, invited=1, public=0)
             accounts = demo_accounts()
             registry = registry_demo()
         for version in versions:
@@ -31,7 +41,8 @@ class Command(BaseCommand):
         self.stdout.write(f"  public link: http://127.0.0.1:8000/s/{wave.slug}/")
         for email, link in links:
             self.stdout.write(f"  invitation for {email}: {link}")
-        self.stdout.write("  dashboard: http://127.0.0.1:8000/staff/ (as programme-admin)")
+        self.stdout.write("  dashboard: http://127.0.0.1:8000/staff/ (as programme-admin, Bolashak)")
+        self.stdout.write(f"Serpin-2050 wave: {serpin_wave.slug}, invitation only (as serpin-admin)")
         self.stdout.write(
             f"Registry: {registry['people']} experts, {registry['requests']} requests, matched once; "
             "http://127.0.0.1:8000/registry/ (the graduate has an offer; institution sees proposals)"
