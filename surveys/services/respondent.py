@@ -18,7 +18,16 @@ from ..answers import validate_answers
 from ..models import Invitation, PanelMember, Response, Wave
 from ..pages import applicable_pages, merge, page_errors, shown_fields
 from ..tokens import looks_like_token, new_resume_token, token_hash
-from .responses import COMPLETE, PARTIAL, QuotaFull, SubmissionRefused, response_start, response_update
+from .responses import (
+    COMPLETE,
+    PARTIAL,
+    QuotaFull,
+    SubmissionRefused,
+    response_start,
+    response_update,
+    wave_admits,
+    wave_open_check,
+)
 
 
 @dataclass
@@ -82,6 +91,24 @@ def resume_open(*, token: str) -> Handle | None:
     if response is None:
         return None
     return Handle(response.wave, response, None, token, "r")
+
+
+def link_refusal(handle: Handle) -> str:
+    """Why the wave no longer takes this link's answers (closed), or "" when it does."""
+    try:
+        wave_open_check(handle.wave)
+    except SubmissionRefused as exc:
+        return exc.reason
+    return ""
+
+
+def public_refusal(wave: Wave) -> SubmissionRefused | None:
+    """Why a wave's public link cannot start a response (closed, or invitation only), if it cannot."""
+    try:
+        wave_admits(wave=wave, invitation=None)
+    except SubmissionRefused as exc:
+        return exc
+    return None
 
 
 def public_start(*, wave: Wave, language: str) -> Handle:

@@ -96,15 +96,15 @@ def wave_admits(*, wave: Wave, invitation: Invitation | None, at=None) -> None:
     """Raise the SubmissionRefused that keeps a new response out of `wave`, if any."""
     at = at or timezone.now()
     if at < wave.opens_at:
-        raise WaveClosed(_("This survey is not open yet."))
+        raise WaveClosed(_("This survey is not open for answers yet."))
     if wave.closes_at is not None and at >= wave.closes_at:
-        raise WaveClosed(_("This survey is closed: it no longer takes answers."))
+        raise WaveClosed(_("This survey is closed and not open for answers any more."))
     if not wave.is_public and invitation is None:
         raise InvitationRequired(_("This survey is by invitation only: answer through the link in your invitation."))
 
 
-def _wave_open(wave: Wave) -> None:
-    """Saving answers to a response that exists needs only an open wave."""
+def wave_open_check(wave: Wave) -> None:
+    """Saving answers to a response that exists needs only an open wave (raises WaveClosed)."""
     if not wave.is_open():
         wave_admits(wave=wave, invitation=None)  # raises the matching WaveClosed
 
@@ -128,7 +128,12 @@ def quota_admits(*, wave: Wave, answers: dict[str, Any]) -> None:
                 Quota.objects.filter(pk=quota.pk).update(closed_at=timezone.now())
             if filled < quota.cap:
                 continue
-        raise QuotaFull(_("Thank you, but we already have enough answers from people like you."))
+        raise QuotaFull(
+            _(
+                "We already have all the answers we need from people in your situation, so your answers will not "
+                "be recorded this time. Thank you for your time."
+            )
+        )
 
 
 def _cleaned(
@@ -314,7 +319,7 @@ def response_update(
                     return current, False
                 raise ResponseConflict()
             if wave is not None:
-                _wave_open(wave)
+                wave_open_check(wave)
                 if status == COMPLETE:
                     quota_admits(wave=wave, answers=cleaned)
             if invitation is _UNSET:

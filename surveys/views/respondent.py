@@ -70,8 +70,10 @@ def page(request: HttpRequest, kind: str, token: str) -> HttpResponse:
     with translation.override(language):
         if handle.response.status == Response.Status.COMPLETE:
             return redirect(f"respondent-done-{kind}", token=token)
-        if not handle.wave.is_open():
-            return render(request, "surveys/respondent/closed.html", _base_context(request, handle, language))
+        reason = flow.link_refusal(handle)
+        if reason:
+            context = {**_base_context(request, handle, language), "reason": reason}
+            return render(request, "surveys/respondent/closed.html", context, status=403)
         if request.method == "POST":
             return _post(request, handle, language)
         return _get(request, handle, language)
@@ -106,9 +108,11 @@ def _post(request: HttpRequest, handle: Handle, language: str) -> HttpResponse:
     if result.completed:
         return redirect(f"respondent-done-{handle.kind}", token=handle.token)
     if result.quota_full:
-        return render(request, "surveys/respondent/quota_full.html", _base_context(request, handle, language))
+        context = {**_base_context(request, handle, language), "reason": result.refused}
+        return render(request, "surveys/respondent/quota_full.html", context, status=409)
     if result.refused:
-        return render(request, "surveys/respondent/closed.html", _base_context(request, handle, language), status=403)
+        context = {**_base_context(request, handle, language), "reason": result.refused}
+        return render(request, "surveys/respondent/closed.html", context, status=403)
     if result.errors:
         shown = merge(handle.response.answers, posted)
         return _render_page(request, handle, language, result.page, shown, result.errors, status=400)
@@ -147,7 +151,7 @@ def save(request: HttpRequest, kind: str, token: str) -> JsonResponse:
     """The page script's autosave and relevance check: saves valid answers, returns what to show."""
     handle = _open(kind, token)
     language = _language(request, handle)
-    if handle.response.status == Response.Status.COMPLETE or not handle.wave.is_open():
+    if handle.response.status == Response.Status.COMPLETE or flow.link_refusal(handle):
         return JsonResponse({"saved": False, "reason": "closed"}, status=409)
     instrument = handle.wave.version.instrument
     raw_page = request.POST.get("page", "")
@@ -186,7 +190,7 @@ def _registry_url(kind: str, token: str) -> str:
 
 @require_http_methods(["GET", "POST"])
 def public_start(request: HttpRequest, slug: str) -> HttpResponse:
-    wave = get_object_or_404(Wave.objects.select_related("version__survey"), slug=slug, is_public=True)
+    wave = get_object_or_404(Wave.objects.select_related("version__survey"), slug=slug)
     cookie = RESUME_COOKIE.format(wave.pk)
     earlier = flow.resume_open(token=request.COOKIES.get(cookie, ""))
     if earlier is not None and earlier.wave.pk == wave.pk:
@@ -207,15 +211,19 @@ def public_start(request: HttpRequest, slug: str) -> HttpResponse:
         offered[0][0] if offered else "kk",
     )
     with translation.override(language):
+        refusal = flow.public_refusal(wave)
         context = {
             "wave": wave,
             "title": instrument.title_in(language) or wave.survey.title,
             "language": language,
             "languages": offered,
-            "is_open": wave.is_open(),
+            "is_open": refusal is None,
+            "reason": refusal.reason if refusal else "",
         }
-        if request.method == "GET" or not wave.is_open() or request.POST.get("action") != "start":
-            return render(request, "surveys/respondent/start.html", context, status=200 if wave.is_open() else 410)
+        if refusal is not None:
+            return render(request, "surveys/respondent/start.html", context, status=refusal.http_status)
+        if request.method == "GET" or request.POST.get("action") != "start":
+            return render(request, "surveys/respondent/start.html", context)
         handle = flow.public_start(wave=wave, language=language)
     reply = redirect("respondent-page-r", token=handle.token)
     reply.set_cookie(
