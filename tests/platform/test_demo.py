@@ -1,0 +1,43 @@
+"""A fresh demo shows each programme's administrator their own wave, responses and requests on first login."""
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tasks_in_process")]
+
+
+@pytest.fixture
+def demo(settings):
+    settings.DEBUG = True
+    call_command("load_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+
+
+def signed_in(username: str, password: str) -> tuple[Client, str]:
+    client = Client()
+    answer = client.post("/accounts/login/", {"username": username, "password": password}, follow=True)
+    assert answer.status_code == 200
+    return client, answer.content.decode()
+
+
+def test_the_demo_administrator_lands_on_their_programmes_wave_responses_and_requests(demo):
+    _client, home = signed_in("programme-admin", "admin-demo-2026")
+    assert "Graduates abroad 2026" in home  # Bolashak's wave, with its responses counted
+    assert 'id="waves"' in home and ">5<" in home
+    assert "Hydrology co-supervisor" in home and "Reservoir engineering consulting" in home
+    assert "Serpin-2050 graduates 2026" not in home and "Mentors for graduates working in Pavlodar" not in home
+
+
+def test_the_second_programme_has_its_own_administrator_and_data(demo):
+    client, home = signed_in("serpin-admin", "serpin-demo-2026")
+    assert "Serpin-2050 graduates 2026" in home and "Mentors for graduates working in Pavlodar" in home
+    assert "Graduates abroad 2026" not in home and "Hydrology co-supervisor" not in home
+    assert client.get("/staff/waves/graduates-2026/").status_code == 404
+
+
+def test_loading_the_demo_twice_changes_nothing(demo, settings):
+    from surveys.models import Response, Wave
+
+    before = (Wave.objects.count(), Response.objects.count())
+    call_command("load_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert (Wave.objects.count(), Response.objects.count()) == before
