@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
 from .models import Programme, Role, User
-from .scoping import ProgrammeScopedAdmin
+from .scoping import ProgrammeScopedAdmin, is_programme_admin
 
 
 @admin.register(User)
@@ -33,7 +33,7 @@ class ProgrammeAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
         return ", ".join(a.get_full_name() or a.username for a in admins) or "—"
 
     def has_view_permission(self, request, obj=None):
-        return request.user.is_superuser or request.user.role == Role.PROGRAMME_ADMIN
+        return is_programme_admin(request.user) and request.user.is_staff
 
     def has_module_permission(self, request):
         return self.has_view_permission(request)

@@ -215,7 +215,9 @@ def response_submit(
             invitation = invitation_of(wave=wave, user=respondent)
             if invitation is not None:
                 # Invitation row lock: one response per invitation, also when two arrive at once.
-                invitation = Invitation.objects.select_for_update().select_related("response").get(pk=invitation.pk)
+                invitation = (
+                    Invitation.objects.select_for_update(of=("self",)).select_related("response").get(pk=invitation.pk)
+                )
                 held = invitation.response
                 if held is not None and held.instance_id != instance_id:
                     raise AlreadyAnswered(
@@ -312,7 +314,8 @@ def response_update(
         with transaction.atomic():
             # Row lock: two saves of one response apply one after the other.
             current = Response.objects.select_for_update().get(pk=response.pk)
-            if current.content_hash == digest and last_page in (None, current.last_page):
+            unchanged_place = last_page in (None, current.last_page) and language in (None, "", current.language)
+            if current.content_hash == digest and unchanged_place:
                 return current, False
             if current.status == COMPLETE:
                 if current.content_hash == digest:

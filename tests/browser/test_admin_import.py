@@ -2,7 +2,7 @@
 
 import pytest
 
-from accounts.models import Role
+from accounts.models import Programme, Role
 from surveys.demo import standard_instrument_path
 from surveys.models import SurveyVersion
 from tests.factories import UserFactory, xlsform
@@ -17,6 +17,7 @@ def admin_page(page, live_server):
 
     user = UserFactory(username="amina", role=Role.PROGRAMME_ADMIN, is_staff=True)
     user.groups.add(programme_admin_group())
+    user.programmes.add(Programme.objects.create(slug="bolashak", name="Bolashak"))  # new surveys become Bolashak's
     page.goto(f"{live_server.url}/admin/login/")
     page.fill("#id_username", "amina")
     page.fill("#id_password", PASSWORD)

@@ -286,7 +286,7 @@ def test_an_unknown_format_is_refused(owner, wave):
 def test_a_real_worker_builds_an_export_enqueued_on_commit(graduate_version, programme, tmp_path):
     celery_app.conf.task_always_eager = False  # put back by the autouse fixture
     wave = Wave.objects.create(
-        survey=graduate_version.survey, version=graduate_version, slug="worker-wave", name="Worker"
+        survey=graduate_version.survey, version=graduate_version, slug="worker-wave", name="Worker", is_public=True
     )
     submit(graduate_version, wave, SAMPLE_GRADUATE_ANSWERS)
     queue = f"kelu-export-test-{os.getpid()}"
