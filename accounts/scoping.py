@@ -82,10 +82,22 @@ class ProgrammeScopedAdmin:
     """
 
     programme_path = "programme"
+    # Who made a row is recorded, never chosen: a list of every account would name them all.
+    author_fields = ("created_by", "requested_by")
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         return in_programmes(queryset, request.user, self.programme_path).distinct()
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        authors = [f.name for f in self.model._meta.fields if f.name in self.author_fields and f.name not in fields]
+        return fields + authors
+
+    def save_model(self, request, obj, form, change):
+        if not change and "created_by" in {f.name for f in self.model._meta.fields} and obj.created_by_id is None:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
 
     def scoped_choices(self, user: User, model: type[Model], queryset: QuerySet | None = None) -> QuerySet | None:
         queryset = queryset if queryset is not None else model._default_manager.all()

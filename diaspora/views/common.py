@@ -33,6 +33,7 @@ def nav(request: HttpRequest, current: str) -> dict[str, Any]:
         "has_profile": Person.objects.filter(user=user).exists(),
         "unread": Message.objects.filter(recipient=user, read_at__isnull=True).count(),
         "can_requests": works_with_requests(user),
+        "can_browse": may_browse_registry(user),
         "is_admin": viewer_is_admin(user),
     }
 

@@ -8,7 +8,7 @@ import pytest
 from django.contrib import admin
 from django.test import Client, RequestFactory
 
-from accounts.models import Programme
+from accounts.models import Programme, User
 from diaspora.models import ExpertiseRequest, Institution, MatchRun
 from surveys.models import ExportJob, Invitation, Panel, Respondent, Response, Survey, SurveyVersion, Wave
 from tests.scoping_world import World, build_world
@@ -32,6 +32,8 @@ def programme_a_objects(world: World) -> dict[type, set[int]]:
         Institution: {a.institution.pk},
         ExpertiseRequest: {a.request.pk},
         MatchRun: {a.run.pk},
+        # No form lists accounts: authors are recorded, not chosen.
+        User: set(User.objects.exclude(pk=world.users["admin_b"].pk).values_list("pk", flat=True)),
     }
 
 
