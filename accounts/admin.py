@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
 from .models import Programme, Role, User
-from .scoping import ProgrammeScopedAdmin, is_programme_admin
+from .scoping import ProgrammeScopedAdmin, SuperusersChange, is_programme_admin
 
 
 @admin.register(User)
@@ -17,7 +17,7 @@ class KeluUserAdmin(UserAdmin):
 
 
 @admin.register(Programme)
-class ProgrammeAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
+class ProgrammeAdmin(SuperusersChange, ProgrammeScopedAdmin, admin.ModelAdmin):
     """Superusers create programmes and name their administrators; an administrator sees their
     programmes and who else administers them."""
 
@@ -37,12 +37,3 @@ class ProgrammeAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
 
     def has_module_permission(self, request):
         return self.has_view_permission(request)
-
-    def has_change_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def has_add_permission(self, request):
-        return request.user.is_superuser
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser

@@ -130,3 +130,16 @@ class ScopedInline(ProgrammeScopedAdmin):
 
     def get_queryset(self, request):
         return super(ProgrammeScopedAdmin, self).get_queryset(request)
+
+
+class SuperusersChange:
+    """Admin pages whose rows everyone who may see them can read, and only superusers change."""
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request, *args):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser

@@ -4,7 +4,7 @@ a hidden profile or a withdrawn consent does not appear here either."""
 from django import forms
 from django.contrib import admin
 
-from accounts.scoping import ProgrammeScopedAdmin
+from accounts.scoping import ProgrammeScopedAdmin, SuperusersChange
 
 from .matching.types import DEFAULT_WEIGHTS
 from .models import ExpertiseRequest, Institution, Match, MatchingSettings, MatchRun, Person
@@ -12,7 +12,7 @@ from .selectors import people_listed_for
 
 
 @admin.register(Institution)
-class InstitutionAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
+class InstitutionAdmin(SuperusersChange, ProgrammeScopedAdmin, admin.ModelAdmin):
     """Superusers manage institutions, their staff and the programmes they take part in; a programme's
     administrators see the institutions of their programmes."""
 
@@ -21,15 +21,6 @@ class InstitutionAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
     list_filter = ["kind", "region"]
     search_fields = ["name", "city"]
     filter_horizontal = ["staff", "programmes"]
-
-    def has_change_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def has_add_permission(self, request):
-        return request.user.is_superuser
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser
 
 
 @admin.register(ExpertiseRequest)

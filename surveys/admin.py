@@ -6,7 +6,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from accounts.scoping import ProgrammeScopedAdmin, ScopedInline, administered
+from accounts.scoping import ProgrammeScopedAdmin, ScopedInline, SuperusersChange, administered
 
 from . import services
 from .models import (
@@ -172,7 +172,7 @@ class ResponseAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
 
 
 @admin.register(Respondent)
-class RespondentAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
+class RespondentAdmin(SuperusersChange, ProgrammeScopedAdmin, admin.ModelAdmin):
     """A respondent is one address shared by every programme's panels: what one programme holds about
     them (name, language, ids, attributes) lives on its panel memberships. Only superusers change the
     shared record, so no programme can alter another's."""
@@ -180,15 +180,6 @@ class RespondentAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
     programme_path = "memberships__panel__programme"
     list_display = ("email", "opted_out_at", "created_at")
     search_fields = ("email",)
-
-    def has_change_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def has_add_permission(self, request):
-        return request.user.is_superuser
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser
 
 
 class PanelMemberInline(ScopedInline, admin.TabularInline):

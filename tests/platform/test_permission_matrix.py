@@ -24,6 +24,7 @@ from rest_framework.test import APIClient
 from tests.scoping_world import ACTORS, World, build_world
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tasks_in_process")]
+slow = pytest.mark.slow
 
 EVERYONE = frozenset(ACTORS)
 SIGNED_IN = EVERYONE - {"anonymous"}
@@ -306,6 +307,7 @@ def _try(world: World, actor: str, route: str, method: str, case: Case):
     return getattr(client, method.lower())(url, data)
 
 
+@slow
 def test_each_actor_reaches_exactly_the_objects_it_may(tasks_in_process):
     world = build_world()
     problems = []
@@ -325,6 +327,7 @@ def test_each_actor_reaches_exactly_the_objects_it_may(tasks_in_process):
     assert problems == []
 
 
+@slow
 def test_each_actor_opens_exactly_the_admin_pages_it_may(tasks_in_process):
     world = build_world()
     problems = []
