@@ -157,3 +157,16 @@ def test_the_api_and_the_pages_refuse_alike(rule, wave, graduate_version):
     else:  # an answered invitation reopens on its thank-you page, never a second response
         assert by_page["Location"].endswith("/done/")
     assert Response.objects.filter(status=Response.Status.COMPLETE).count() == completes_before
+
+
+def test_an_api_response_through_an_invitation_moves_it_along_and_stops_its_reminders(wave):
+    from surveys.models import OutgoingEmail
+
+    user, _link = invited(wave, "reminded")
+    invitation = Invitation.objects.get(wave=wave, respondent__user=user)
+    assert invitation.emails.filter(status=OutgoingEmail.Status.PENDING).count() > 1  # invitation and reminders
+    assert api_submit(user, wave).status_code == 201
+    invitation.refresh_from_db()
+    assert invitation.status == Invitation.Status.COMPLETE and invitation.response is not None
+    assert invitation.completed_at is not None
+    assert not invitation.emails.filter(status=OutgoingEmail.Status.PENDING).exists()
