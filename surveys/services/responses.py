@@ -212,22 +212,35 @@ def response_submit(
         if wave is None:
             return _insert(version, None, None, respondent, instance_id, status, cleaned, digest, language)
         with transaction.atomic():
-            invitation = invitation_of(wave=wave, user=respondent)
-            if invitation is not None:
-                # Invitation row lock: one response per invitation, also when two arrive at once.
-                invitation = (
-                    Invitation.objects.select_for_update(of=("self",)).select_related("response").get(pk=invitation.pk)
-                )
-                held = invitation.response
-                if held is not None and held.instance_id != instance_id:
-                    raise AlreadyAnswered(
-                        _("Your invitation already has a response (%(id)s); save further answers to it.")
-                        % {"id": held.instance_id}
-                    )
-            wave_admits(wave=wave, invitation=invitation)
-            if status == COMPLETE:
-                quota_admits(wave=wave, answers=cleaned)
+            try:
+                invitation = _wave_takes(wave=wave, user=respondent, instance_id=instance_id, status=status,
+                                         answers=cleaned)  # fmt: skip
+            except SubmissionRefused:
+                # A resend of what was stored before the wave closed or filled up is still
+                # answered with the stored response: retries stay safe whatever happened since.
+                stored = Response.objects.filter(survey_id=version.survey_id, instance_id=instance_id).first()
+                if stored is not None and stored.respondent_id == respondent.pk and stored.content_hash == digest:
+                    return stored, False
+                raise
             return _insert(version, wave, invitation, respondent, instance_id, status, cleaned, digest, language)
+
+
+def _wave_takes(*, wave: Wave, user: User, instance_id: uuid.UUID, status: str, answers: dict) -> Invitation | None:
+    """The user's invitation (locked), once the wave's rules admit this new response."""
+    invitation = invitation_of(wave=wave, user=user)
+    if invitation is not None:
+        # Invitation row lock: one response per invitation, also when two arrive at once.
+        invitation = Invitation.objects.select_for_update(of=("self",)).select_related("response").get(pk=invitation.pk)
+        held = invitation.response
+        if held is not None and held.instance_id != instance_id:
+            raise AlreadyAnswered(
+                _("Your invitation already has a response (%(id)s); save further answers to it.")
+                % {"id": held.instance_id}
+            )
+    wave_admits(wave=wave, invitation=invitation)
+    if status == COMPLETE:
+        quota_admits(wave=wave, answers=answers)
+    return invitation
 
 
 def _insert(version, wave, invitation, respondent, instance_id, status, cleaned, digest, language):

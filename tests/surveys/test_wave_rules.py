@@ -170,3 +170,17 @@ def test_an_api_response_through_an_invitation_moves_it_along_and_stops_its_remi
     assert invitation.status == Invitation.Status.COMPLETE and invitation.response is not None
     assert invitation.completed_at is not None
     assert not invitation.emails.filter(status=OutgoingEmail.Status.PENDING).exists()
+
+
+@pytest.mark.parametrize("rule", ["closed", "quota_full"])
+def test_a_resend_of_a_stored_response_is_still_accepted_after_the_wave_turns_others_away(rule, wave):
+    user, _link = invited(wave, "resender")
+    client = APIClient()
+    client.force_authenticate(user)
+    first = {"instance_id": str(uuid.uuid4()), "version": wave.version.number, "status": "complete",
+             "language": LANGUAGE, "answers": SAMPLE_GRADUATE_ANSWERS, "wave": wave.slug}  # fmt: skip
+    url = f"/api/v1/surveys/{wave.survey.slug}/responses/"
+    assert client.post(url, first, format="json").status_code == 201
+    RULES[rule][0](wave)
+    assert client.post(url, first, format="json").status_code == 200
+    assert client.post(url, {**first, "instance_id": str(uuid.uuid4())}, format="json").status_code in (403, 409)
