@@ -10,7 +10,8 @@ written once.
 
 from __future__ import annotations
 
-from django.db.models import Model, Q, QuerySet
+from django.contrib.admin import RelatedOnlyFieldListFilter
+from django.db.models import ForeignKey, ManyToManyField, Model, Q, QuerySet
 
 from .models import Programme, Role, User
 
@@ -88,6 +89,16 @@ class ProgrammeScopedAdmin:
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         return in_programmes(queryset, request.user, self.programme_path).distinct()
+
+    def get_list_filter(self, request):
+        # A filter on a related field lists only objects the scoped rows point at (Django's
+        # plain filter would list every row of the related table, other programmes' too).
+        filters = []
+        for item in super().get_list_filter(request):
+            field = self.model._meta.get_field(item) if isinstance(item, str) and "__" not in item else None
+            related = isinstance(field, ForeignKey | ManyToManyField)
+            filters.append((item, RelatedOnlyFieldListFilter) if related else item)
+        return filters
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))

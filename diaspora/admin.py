@@ -22,6 +22,11 @@ class InstitutionAdmin(SuperusersChange, ProgrammeScopedAdmin, admin.ModelAdmin)
     search_fields = ["name", "city"]
     filter_horizontal = ["staff", "programmes"]
 
+    def get_fields(self, request, obj=None):
+        # Its staff accounts and the other programmes it takes part in are not a programme's business.
+        fields = super().get_fields(request, obj)
+        return fields if request.user.is_superuser else [f for f in fields if f not in ("staff", "programmes")]
+
 
 @admin.register(ExpertiseRequest)
 class ExpertiseRequestAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):

@@ -178,15 +178,25 @@ class RespondentAdmin(SuperusersChange, ProgrammeScopedAdmin, admin.ModelAdmin):
     shared record, so no programme can alter another's."""
 
     programme_path = "memberships__panel__programme"
-    list_display = ("email", "opted_out_at", "created_at")
+    list_display = ("email", "opted_out_at")
     search_fields = ("email",)
+
+    def get_fields(self, request, obj=None):
+        # When the record was made and which account it is linked to tell of other programmes.
+        return super().get_fields(request, obj) if request.user.is_superuser else ["email", "opted_out_at"]
 
 
 class PanelMemberInline(ScopedInline, admin.TabularInline):
+    """A panel's members and what this programme holds about them; members are added by imports
+    (an id typed into a form would name people of other programmes' panels)."""
+
     model = PanelMember
-    raw_id_fields = ("respondent",)
     fields = ("respondent", "name", "language", "external_ids", "attributes")
+    readonly_fields = ("respondent",)
     extra = 0
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Panel)

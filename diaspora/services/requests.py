@@ -99,6 +99,11 @@ def request_create(*, user: User, data: RequestInput) -> ExpertiseRequest:
 
 @transaction.atomic
 def request_update(*, request: ExpertiseRequest, user: User, data: RequestInput) -> ExpertiseRequest:
+    """Only the staff of the requesting institution change a request (administrators oversee it)."""
+    from ..selectors import institutions_of
+
+    if not institutions_of(user).filter(pk=request.institution_id).exists():
+        raise RegistryInvalid({"institution": "Only the staff of the requesting institution can change this request."})
     cleaned = request_clean(user=user, data=data)
     for name, value in cleaned.items():
         setattr(request, name, value)

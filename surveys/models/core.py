@@ -29,6 +29,11 @@ class Survey(models.Model):
         related_name="surveys",
         help_text="Administrators of this programme manage the survey; none: superusers only.",
     )
+    direct_responses = models.BooleanField(
+        default=True,
+        help_text="Anyone signed in may answer through the API without naming a wave. Off: answers come only "
+        "through a wave (its public link or an invitation), under the wave's rules.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -18,6 +18,11 @@ class Respondent(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="respondents"
     )
+    # Before memberships held them, imports merged every programme's name and ids here; where a
+    # person was on several programmes' panels those merged values are kept for superusers only.
+    legacy_details = models.JSONField(
+        default=dict, blank=True, help_text="Details earlier imports merged from several programmes (superusers only)."
+    )
     # One-click opt-out: honoured for every wave from then on.
     opted_out_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

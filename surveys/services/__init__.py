@@ -8,6 +8,7 @@ from .responses import (
     SubmissionInvalid,
     SubmissionRefused,
     WaveClosed,
+    WaveRequired,
     response_submit,
     response_update,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "SubmissionInvalid",
     "SubmissionRefused",
     "WaveClosed",
+    "WaveRequired",
     "response_submit",
     "response_update",
     "survey_import_xlsform",

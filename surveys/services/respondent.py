@@ -62,6 +62,9 @@ def invitation_open(*, token: str) -> Handle | None:
     )
     if invitation is None:
         return None
+    if invitation.response_id is None and not invitation.wave.is_open():
+        # Nothing is written for a wave that takes no answers: the page says it is closed.
+        return Handle(invitation.wave, _unsaved(invitation), invitation, token, "i")
     if invitation.response_id is None or invitation.status in (Invitation.Status.PENDING, Invitation.Status.SENT):
         with transaction.atomic():
             # Row lock: two tabs opening the same link at once create one response.
@@ -78,6 +81,11 @@ def invitation_open(*, token: str) -> Handle | None:
             invitation.save(update_fields=["response", "status", "opened_at"])
     response = Response.objects.select_related("version", "wave").get(pk=invitation.response_id)
     return Handle(invitation.wave, response, invitation, token, "i")
+
+
+def _unsaved(invitation: Invitation) -> Response:
+    wave = invitation.wave
+    return Response(survey=wave.survey, version=wave.version, wave=wave, status=PARTIAL, language=invitation.language)
 
 
 def resume_open(*, token: str) -> Handle | None:

@@ -3,7 +3,8 @@
 Every entry point saves and completes responses here, so the wave's rules hold
 whichever way answers arrive:
 
-- the version must be published and, for a wave, be the wave's version;
+- the version must be published and, for a wave, be the wave's version; a response
+  without a wave only to a survey that takes direct responses;
 - the wave must be open (between its opening and closing times);
 - a wave that is not public takes responses only through an invitation, and an
   invitation holds one response;
@@ -72,6 +73,10 @@ class WaveClosed(SubmissionRefused):
 
 class InvitationRequired(SubmissionRefused):
     code = "invitation_required"
+
+
+class WaveRequired(SubmissionRefused):
+    code = "wave_required"
 
 
 class QuotaFull(SubmissionRefused):
@@ -159,13 +164,13 @@ def _cleaned(
 
 
 def _invitation_follows(invitation: Invitation | None, response: Response, now) -> None:
-    """The invitation records how far its response got; completion stops its reminders."""
+    """The invitation holds its one response (whatever its status: an opted-out or bounced
+    invitation too) and records how far it got; completion stops its reminders."""
     if invitation is None:
         return
+    Invitation.objects.filter(pk=invitation.pk, response__isnull=True).update(response=response)
     if response.status == COMPLETE:
-        Invitation.objects.filter(pk=invitation.pk).update(
-            status=Invitation.Status.COMPLETE, completed_at=now, response=response
-        )
+        Invitation.objects.filter(pk=invitation.pk).update(status=Invitation.Status.COMPLETE, completed_at=now)
         invitation.status = Invitation.Status.COMPLETE
         invitation_cancel_pending(invitation=invitation)
         return
@@ -173,11 +178,11 @@ def _invitation_follows(invitation: Invitation | None, response: Response, now) 
         pk=invitation.pk, status__in=[Invitation.Status.PENDING, Invitation.Status.SENT, Invitation.Status.OPENED]
     )
     if response.answers:
-        progressed.update(status=Invitation.Status.PARTIAL, response=response, opened_at=invitation.opened_at or now)
+        progressed.update(status=Invitation.Status.PARTIAL, opened_at=invitation.opened_at or now)
         invitation.status = Invitation.Status.PARTIAL
     else:
         progressed.exclude(status=Invitation.Status.OPENED).update(
-            status=Invitation.Status.OPENED, response=response, opened_at=invitation.opened_at or now
+            status=Invitation.Status.OPENED, opened_at=invitation.opened_at or now
         )
 
 
@@ -210,6 +215,10 @@ def response_submit(
     with translation.override(language if language in ("kk", "ru", "en") else translation.get_language()):
         cleaned, digest = _cleaned(version=version, wave=wave, answers=answers, status=status, language=language)
         if wave is None:
+            if not version.survey.direct_responses:
+                raise WaveRequired(
+                    _("This survey takes answers only through its waves: use your invitation or its public link.")
+                )
             return _insert(version, None, None, respondent, instance_id, status, cleaned, digest, language)
         with transaction.atomic():
             try:

@@ -184,3 +184,37 @@ def test_a_resend_of_a_stored_response_is_still_accepted_after_the_wave_turns_ot
     RULES[rule][0](wave)
     assert client.post(url, first, format="json").status_code == 200
     assert client.post(url, {**first, "instance_id": str(uuid.uuid4())}, format="json").status_code in (403, 409)
+
+
+def test_a_survey_fielded_only_through_waves_refuses_answers_without_one(wave):
+    from surveys.models import Survey
+
+    Survey.objects.filter(pk=wave.survey_id).update(direct_responses=False)
+    client = APIClient()
+    client.force_authenticate(UserFactory(username="outsider"))
+    body = {"instance_id": str(uuid.uuid4()), "version": wave.version.number, "status": "complete",
+            "language": LANGUAGE, "answers": SAMPLE_GRADUATE_ANSWERS}  # fmt: skip
+    answer = client.post(f"/api/v1/surveys/{wave.survey.slug}/responses/", body, format="json")
+    assert answer.status_code == 403 and answer.json()["code"] == "wave_required"
+    assert not Response.objects.exists()
+
+
+def test_opening_an_invitation_to_a_closed_wave_writes_nothing(wave, client):
+    _user, link = invited(wave, "late")
+    closed(wave)
+    answer = client.get(link, {"lang": LANGUAGE})
+    assert answer.status_code == 403 and not Response.objects.exists()
+    assert Invitation.objects.get(respondent__email="late@example.org").status != Invitation.Status.OPENED
+
+
+def test_an_opted_out_invitation_still_holds_one_response(wave):
+    user, _link = invited(wave, "quiet")
+    Invitation.objects.filter(respondent__user=user).update(status=Invitation.Status.OPTED_OUT)
+    client = APIClient()
+    client.force_authenticate(user)
+    url = f"/api/v1/surveys/{wave.survey.slug}/responses/"
+    partial = {"instance_id": str(uuid.uuid4()), "version": wave.version.number, "status": "partial",
+               "language": LANGUAGE, "answers": {}, "wave": wave.slug}  # fmt: skip
+    assert client.post(url, partial, format="json").status_code == 201
+    again = client.post(url, {**partial, "instance_id": str(uuid.uuid4())}, format="json")
+    assert again.status_code == 409 and again.json()["code"] == "already_answered"

@@ -5,6 +5,7 @@ from django.db import transaction
 from accounts.demo import demo_accounts, demo_programmes
 from diaspora.demo import registry_demo
 from surveys.demo import SERPIN_PANEL, demo_invitations, demo_responses, demo_wave, instruments_load
+from surveys.models import Survey
 
 
 class Command(BaseCommand):
@@ -28,6 +29,8 @@ class Command(BaseCommand):
             links = demo_invitations(wave)
             demo_responses(wave, links, invited=2, public=3)
             serpin_version = instruments_load(programmes["serpin-2050"], prefix="serpin-")[0]
+            # Serpin-2050's survey takes answers only through its invitation-only wave.
+            Survey.objects.filter(programme=programmes["serpin-2050"]).update(direct_responses=False)
             serpin_wave = demo_wave(serpin_version, slug="serpin-2026", name="Serpin-2050 graduates 2026", public=False)
             serpin_links = demo_invitations(
                 serpin_wave, panel_slug="serpin-alumni", panel_name="Serpin-2050 graduates", members=SERPIN_PANEL
