@@ -23,6 +23,13 @@ class Programme(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def local_name(self) -> str:
+        """The name in the active language (kk/ru/en), else the name."""
+        from django.utils.translation import get_language
+
+        return (self.names or {}).get((get_language() or "").split("-")[0]) or self.name
+
 
 class User(AbstractUser):
     role = models.CharField(max_length=32, choices=Role.choices, default=Role.RESPONDENT)

@@ -41,3 +41,9 @@ def test_loading_the_demo_twice_changes_nothing(demo, settings):
     before = (Wave.objects.count(), Response.objects.count())
     call_command("load_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
     assert (Wave.objects.count(), Response.objects.count()) == before
+
+
+def test_the_programme_is_named_in_the_readers_language(demo):
+    client, _home = signed_in("programme-admin", "admin-demo-2026")
+    client.cookies["django_language"] = "ru"
+    assert "Болашак" in client.get("/registry/requests/").content.decode()
