@@ -49,26 +49,22 @@ def administers(user: User, programme_id: int | None) -> bool:
     return programme_id is not None and is_programme_admin(user) and programme_id in administered_ids(user)
 
 
-def in_programmes(queryset: QuerySet, user: User, path: str = "programme") -> QuerySet:
-    """Rows of `queryset` whose programme (reached by `path`) the user administers.
+def programme_q(user: User, path: str = "programme") -> Q:
+    """Rows whose programme (reached by `path`) the user administers, as a Q object.
 
     Superusers get every row; programme administrators the rows of their programmes
     (platform-wide rows, whose programme is empty, are not theirs); anyone else none.
     """
     if user.is_authenticated and user.is_superuser:
-        return queryset
-    if not is_programme_admin(user):
-        return queryset.none()
-    return queryset.filter(**{f"{path}__in": list(administered_ids(user))})
-
-
-def programme_q(user: User, path: str = "programme") -> Q:
-    """The same rule as a Q object, for combining with other conditions."""
-    if user.is_authenticated and user.is_superuser:
         return Q()
     if not is_programme_admin(user):
         return Q(pk__in=[])
     return Q(**{f"{path}__in": list(administered_ids(user))})
+
+
+def in_programmes(queryset: QuerySet, user: User, path: str = "programme") -> QuerySet:
+    """The rows of `queryset` the user administers (see `programme_q`)."""
+    return queryset.filter(programme_q(user, path))
 
 
 class ProgrammeScopedAdmin:
@@ -112,8 +108,6 @@ class ProgrammeScopedAdmin:
 
     def scoped_choices(self, user: User, model: type[Model], queryset: QuerySet | None = None) -> QuerySet | None:
         queryset = queryset if queryset is not None else model._default_manager.all()
-        if model is Programme:
-            return queryset.filter(pk__in=administered(user).values("pk"))
         related_admin = self.admin_site._registry.get(model)
         if isinstance(related_admin, ProgrammeScopedAdmin):
             return in_programmes(queryset, user, related_admin.programme_path).distinct()

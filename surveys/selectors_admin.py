@@ -23,8 +23,8 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.http import Http404
 
-from accounts.models import Programme, User
-from accounts.scoping import administered, in_programmes
+from accounts.models import User
+from accounts.scoping import in_programmes
 
 from .instrument import Instrument
 from .models import ExportJob, Invitation, Panel, PanelMember, Response, SurveyVersion, Wave
@@ -37,21 +37,13 @@ STATUS = Invitation.Status
 # --------------------------------------------------------------------------- scope
 
 
-def programmes_of(user: User) -> QuerySet[Programme]:
-    return administered(user)
-
-
-def _scoped(queryset: QuerySet, user: User, programme_path: str) -> QuerySet:
-    return in_programmes(queryset, user, programme_path)
-
-
 def panels_visible_to(user: User) -> QuerySet[Panel]:
-    panels = _scoped(Panel.objects.select_related("programme"), user, "programme")
+    panels = in_programmes(Panel.objects.select_related("programme"), user, "programme")
     return panels.annotate(member_count=Count("members")).order_by("slug")
 
 
 def panel_get(user: User, slug: str) -> Panel:
-    panel = _scoped(Panel.objects.all(), user, "programme").filter(slug=slug).first()
+    panel = in_programmes(Panel.objects.all(), user, "programme").filter(slug=slug).first()
     if panel is None:
         raise Http404("No such panel.")
     return panel
@@ -59,7 +51,7 @@ def panel_get(user: User, slug: str) -> Panel:
 
 def waves_visible_to(user: User) -> QuerySet[Wave]:
     waves = Wave.objects.select_related("survey", "version", "panel", "survey__programme")
-    return _scoped(waves, user, "survey__programme").order_by("-opens_at", "slug")
+    return in_programmes(waves, user, "survey__programme").order_by("-opens_at", "slug")
 
 
 def waves_overview(user: User) -> QuerySet[Wave]:
@@ -78,7 +70,7 @@ def wave_get_for_admin(user: User, slug: str) -> Wave:
 
 
 def exports_visible_to(user: User) -> QuerySet[ExportJob]:
-    return _scoped(ExportJob.objects.select_related("wave"), user, "wave__survey__programme")
+    return in_programmes(ExportJob.objects.select_related("wave"), user, "wave__survey__programme")
 
 
 def export_get(user: User, pk: int) -> ExportJob:

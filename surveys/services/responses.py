@@ -168,15 +168,18 @@ def _invitation_follows(invitation: Invitation | None, response: Response, now) 
     invitation too) and records how far it got; completion stops its reminders."""
     if invitation is None:
         return
-    Invitation.objects.filter(pk=invitation.pk, response__isnull=True).update(response=response)
+    if invitation.response_id != response.pk:  # the first answer links it (page saves find it linked)
+        Invitation.objects.filter(pk=invitation.pk, response__isnull=True).update(response=response)
+        invitation.response_id = response.pk
     if response.status == COMPLETE:
         Invitation.objects.filter(pk=invitation.pk).update(status=Invitation.Status.COMPLETE, completed_at=now)
         invitation.status = Invitation.Status.COMPLETE
         invitation_cancel_pending(invitation=invitation)
         return
-    progressed = Invitation.objects.filter(
-        pk=invitation.pk, status__in=[Invitation.Status.PENDING, Invitation.Status.SENT, Invitation.Status.OPENED]
-    )
+    early = [Invitation.Status.PENDING, Invitation.Status.SENT, Invitation.Status.OPENED]
+    if invitation.status not in early:
+        return  # partial already (or opted out, bounced): nothing to move
+    progressed = Invitation.objects.filter(pk=invitation.pk, status__in=early)
     if response.answers:
         progressed.update(status=Invitation.Status.PARTIAL, opened_at=invitation.opened_at or now)
         invitation.status = Invitation.Status.PARTIAL
