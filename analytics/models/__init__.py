@@ -1,0 +1,2 @@
+from .aggregation import *  # noqa: F401,F403
+from .official import *  # noqa: F401,F403

@@ -1,0 +1,1 @@
+"""Official statistics: reading files (CSV, XLSX, SDMX), validating, storing, country groups."""
