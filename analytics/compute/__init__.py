@@ -1,0 +1,1 @@
+"""Pure pandas/numpy computations: weighting, estimates, suppression. No ORM, no Celery."""
