@@ -26,6 +26,7 @@ migrate: $(VENV)/.installed
 
 demo: migrate
 	DEBUG=1 $(BIN)/python manage.py load_demo
+	DEBUG=1 $(BIN)/python manage.py load_analytics_demo
 
 run: demo
 	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)

@@ -51,6 +51,20 @@ PROGRAMME_ADMIN_PERMISSIONS = [
     ("diaspora", "view_matchrun"),
     ("diaspora", "view_matchingsettings"),
     ("diaspora", "change_matchingsettings"),
+    ("analytics", "view_waveanalysis"),
+    ("analytics", "change_waveanalysis"),
+    ("analytics", "view_aggregationjob"),
+    ("analytics", "view_indicatortable"),
+    ("analytics", "view_dataset"),
+    ("analytics", "view_officialimport"),
+    ("analytics", "view_observation"),
+    ("analytics", "view_countrygroupscheme"),
+    ("analytics", "add_countrygroupscheme"),
+    ("analytics", "change_countrygroupscheme"),
+    ("analytics", "view_countrygroupmember"),
+    ("analytics", "add_countrygroupmember"),
+    ("analytics", "change_countrygroupmember"),
+    ("analytics", "delete_countrygroupmember"),
 ]
 
 

@@ -69,6 +69,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "config.landing.site_areas",
             ],
         },
     },
@@ -87,6 +88,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Concurrent writers (gunicorn workers, threads in tests) wait for the
     # write lock instead of failing at once with "database is locked".
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+# A PostgreSQL read replica for the analytics frame reads (config/routers.py); in tests
+# it mirrors the default database, so the routed reads see the test's rows.
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 600), conn_health_checks=True
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["config.routers.AnalyticsReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -302,3 +312,31 @@ CELERY_BEAT_SCHEDULE.update(
     }
 )
 CELERY_TASK_ROUTES["diaspora.matching_*"] = {"queue": "bulk"}
+
+# --- analytics (analytics/services/aggregation.py)
+# Aggregation jobs have a queue of their own, so a night of recomputes never delays
+# mailings or exports; each wave is one job, so more workers finish more waves at once.
+KELU_CELERY_QUEUES = (*KELU_CELERY_QUEUES, "analytics")
+CELERY_TASK_ROUTES["analytics.*"] = {"queue": "analytics"}
+CELERY_BEAT_SCHEDULE.update(
+    {
+        # Every wave with responses changed since its last build (a rerun with unchanged inputs writes nothing).
+        "analytics-nightly": {"task": "analytics.aggregation_nightly", "schedule": crontab(hour=1, minute=30)},
+        # Waves that closed since the last look get their final figures.
+        "analytics-closed-waves": {"task": "analytics.aggregation_closed_waves", "schedule": 900.0},
+        # Jobs whose worker died (lease expired) or whose enqueue was lost.
+        "analytics-sweep": {"task": "analytics.aggregation_sweep", "schedule": 120.0},
+    }
+)
+# A worker renews its job's lease at every step; a lease this long outlives any step.
+JOB_LEASE_SECONDS = env_int("JOB_LEASE_SECONDS", 300)
+# Fault-injection tests only: a pause after each progress report, so a worker can be killed mid-job.
+JOB_STEP_PAUSE_SECONDS = float(env_str("JOB_STEP_PAUSE_SECONDS", "0") or 0)
+# Incremental frame builds re-read responses changed this long before the last watermark
+# (a transaction that committed late is not missed).
+ANALYTICS_WATERMARK_OVERLAP_SECONDS = env_int("ANALYTICS_WATERMARK_OVERLAP_SECONDS", 120)
+# Primary suppression: a published cell needs at least this many respondents (unweighted).
+ANALYTICS_MIN_CELL = {
+    "public": env_int("ANALYTICS_MIN_CELL_PUBLIC", 10),
+    "programme": env_int("ANALYTICS_MIN_CELL_PROGRAMME", 5),
+}

@@ -1,12 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from analytics.urls import api_urlpatterns as analytics_api
+
 from .api import TokenLoginApi, health, not_found, server_error
+from .landing import landing
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/api/docs/", permanent=False)),
+    path("", landing, name="home"),
     path("admin/", admin.site.urls),
     path("healthz", health, name="health"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -14,8 +16,10 @@ urlpatterns = [
     path("api/v1/auth/token/", TokenLoginApi.as_view(), name="token-login"),
     path("api/v1/", include("surveys.urls")),
     path("api/v1/registry/", include("diaspora.urls_api")),
+    path("api/v1/analytics/", include(analytics_api)),
     path("accounts/", include("accounts.urls")),
     path("registry/", include("diaspora.urls_pages")),
+    path("analytics/", include("analytics.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("staff/", include("surveys.urls_staff")),
     path("", include("surveys.urls_respondent")),

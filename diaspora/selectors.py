@@ -353,3 +353,28 @@ def message_get_for(user: User, message_id: int, *, received_only: bool = False)
     if message is None:
         raise Http404("No such message.")
     return message
+
+
+# --------------------------------------------------------------------------- aggregates for monitoring
+
+
+def linkage_counts(user: User) -> dict[str, Any]:
+    """Counts only (no person): registry members by status and engagements by mode and stage.
+
+    Engagements are those of requests the user oversees (all for superusers and
+    researchers, whose figures are suppressed at the public threshold by the caller).
+    """
+    from django.db.models import Count
+
+    members = dict(Person.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    matches = Match.objects.filter(
+        status__in=[Match.Status.ACCEPTED, Match.Status.ACTIVE, Match.Status.COMPLETED, Match.Status.OFFERED]
+    )
+    if user.role != Role.RESEARCHER:
+        matches = in_programmes(matches, user, "request__programme")
+    engagements = list(matches.values("request__mode", "status").annotate(n=Count("id")).order_by())
+    return {
+        "members": {str(k): int(v) for k, v in members.items()},
+        "listed": people_listed_for(user).count() if may_browse_registry(user) else None,
+        "engagements": [{"mode": e["request__mode"], "status": e["status"], "n": int(e["n"])} for e in engagements],
+    }

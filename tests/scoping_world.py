@@ -18,6 +18,9 @@ from django.utils import timezone
 
 from accounts.demo import programme_admin_group
 from accounts.models import Programme, Role, User
+from analytics.models import AggregationJob, IndicatorTable, WaveAnalysis
+from analytics.official.groups import scheme_save
+from analytics.services.aggregation import aggregation_run
 from diaspora.models import Match, MatchingSettings, MatchRun, Person
 from diaspora.services import lifecycle, matching
 from diaspora.services.messages import message_send
@@ -159,6 +162,14 @@ def build_world() -> World:
 def _extras(side: Side) -> None:
     """One object of every other kind the admin lists, for this side's programme."""
     slug = side.programme.slug
+    job = AggregationJob.objects.create(wave=side.wave)
+    aggregation_run(job.pk)
+    side.extra["aggregation_job"] = job
+    side.extra["analysis"] = WaveAnalysis.objects.get(wave=side.wave)
+    side.extra["indicator_table"] = IndicatorTable.objects.filter(wave=side.wave).first()
+    scheme_save(slug=f"{slug}-regions", name=f"{slug} regions", source="test", programme=side.programme,
+                members=[("DEU", "EU", "Europe"), ("RUS", "CIS", "CIS")])  # fmt: skip
+    side.extra["scheme"] = side.programme.country_group_schemes.get(slug=f"{slug}-regions")
     side.extra["public_wave"] = Wave.objects.create(
         survey=side.survey, version=side.wave.version, slug=f"{slug}-public", name=f"{slug} public", is_public=True,
         opens_at=timezone.now() - timezone.timedelta(days=1),

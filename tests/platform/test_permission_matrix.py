@@ -32,6 +32,9 @@ OWNER = frozenset({"admin_a"})
 REQUEST_SIDE = frozenset({"admin_a", "staff_a"})
 RESPONDENT = frozenset({"respondent"})
 NOBODY: frozenset[str] = frozenset()
+ANALYSTS = frozenset({"admin_a", "admin_b", "researcher"})
+ANALYSTS_A = frozenset({"admin_a", "researcher"})
+PLATFORM_DATA = frozenset({"admin_a", "admin_b"})
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,27 @@ MATRIX: dict[tuple[str, str], Case] = {
         lambda w: f"/staff/waves/{w.a.wave.slug}/exports/", OWNER, data=lambda w: {"format": "csv", "language": "en"}
     ),
     ("staff/exports/<int:pk>/", "GET"): Case(lambda w: f"/staff/exports/{w.a.export.pk}/", OWNER),
+    # --- analytics: administrators their programmes' waves, researchers every wave's published figures
+    ("analytics/waves/<slug:slug>/", "GET"): Case(lambda w: f"/analytics/waves/{w.a.wave.slug}/", ANALYSTS_A),
+    ("analytics/waves/<slug:slug>/recompute/", "POST"): Case(
+        lambda w: f"/analytics/waves/{w.a.wave.slug}/recompute/", OWNER, data=lambda w: {}
+    ),
+    ("analytics/monitoring/<slug:pillar>/", "GET"): Case(lambda w: "/analytics/monitoring/gain/", ANALYSTS),
+    ("api/v1/analytics/waves/<slug:slug>/tables/", "GET"): Case(
+        lambda w: f"/api/v1/analytics/waves/{w.a.wave.slug}/tables/", ANALYSTS_A
+    ),
+    ("api/v1/analytics/waves/<slug:slug>/jobs/", "POST"): Case(
+        lambda w: f"/api/v1/analytics/waves/{w.a.wave.slug}/jobs/", OWNER
+    ),
+    ("api/v1/analytics/jobs/<int:pk>/", "GET"): Case(
+        lambda w: f"/api/v1/analytics/jobs/{w.a.extra['aggregation_job'].pk}/", ANALYSTS_A
+    ),
+    ("api/v1/analytics/monitoring/<slug:pillar>/", "GET"): Case(
+        lambda w: "/api/v1/analytics/monitoring/gain/", ANALYSTS
+    ),
+    ("api/v1/analytics/official/groups/<slug:slug>/", "GET"): Case(
+        lambda w: f"/api/v1/analytics/official/groups/{w.a.extra['scheme'].slug}/?programme={w.a.programme.slug}", OWNER
+    ),
     # --- respondent links: the secret in the link is the credential, whoever holds it
     ("s/<slug:slug>/", "GET"): Case(lambda w: f"/s/{w.a.wave.slug}/", NOBODY),  # invitation only: no public link
     ("i/<str:token>/", "GET"): Case(lambda w: f"/i/{w.invitation_token}/", EVERYONE),
@@ -223,7 +247,23 @@ ADMIN_OBJECTS: dict[str, tuple[Callable[[World], object], frozenset[str]]] = {
     "diaspora.matchrun": (lambda w: w.a.run, OWNER),
     "diaspora.person": (lambda w: w.private_person, NOBODY),
     "diaspora.match": (lambda w: w.a.match, NOBODY),
+    "analytics.waveanalysis": (lambda w: w.a.extra["analysis"], OWNER),
+    "analytics.aggregationjob": (lambda w: w.a.extra["aggregation_job"], OWNER),
+    "analytics.indicatortable": (lambda w: w.a.extra["indicator_table"], OWNER),
+    "analytics.countrygroupscheme": (lambda w: w.a.extra["scheme"], OWNER),
+    "analytics.dataset": (lambda w: _official("dataset"), PLATFORM_DATA),
+    "analytics.officialimport": (lambda w: _official("import"), PLATFORM_DATA),
+    "analytics.observation": (lambda w: _official("observation"), PLATFORM_DATA),
 }
+
+
+def _official(kind: str):
+    from analytics.models import Dataset, Observation, OfficialImport
+    from analytics.official.services import official_seed_load
+
+    if not Observation.objects.exists():
+        official_seed_load()
+    return {"dataset": Dataset, "import": OfficialImport, "observation": Observation}[kind].objects.first()
 
 
 def _token(w: World):
