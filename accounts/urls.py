@@ -6,7 +6,7 @@ from django.urls import path
 urlpatterns = [
     path(
         "login/",
-        auth_views.LoginView.as_view(template_name="registration/login.html", next_page="diaspora-home"),
+        auth_views.LoginView.as_view(template_name="registration/login.html", next_page="home"),
         name="login",
     ),
     # Django's LogoutView accepts POST only: a link or an image cannot sign anyone out.
