@@ -35,9 +35,14 @@ class Figure:
 
 
 def _label(labels: dict[str, str] | None, language: str, fallback: str) -> str:
+    """A label in the reader's language; the platform's own English words (the same in every
+    language slot) go through the translation catalogue."""
     if not labels:
         return fallback
-    return labels.get(language) or labels.get("en") or fallback
+    text = labels.get(language) or labels.get("en") or fallback
+    if len(set(labels.values())) == 1:
+        return _(text)
+    return text
 
 
 def _percent(value: float | None) -> float | None:
@@ -63,7 +68,8 @@ def sample_caption(table: dict[str, Any]) -> tuple[str, str]:
             "deff": meta.get("deff"),
         }
     period = meta.get("period") or {}
-    text = f"{period.get('opens', '')} – {period.get('closes') or _('open')}"
+    still_open = _("open")
+    text = f"{period.get('opens', '')} – {period.get('closes') or still_open}"
     return n, text
 
 
@@ -80,7 +86,7 @@ def survey_source(table: dict[str, Any]) -> str:
 
 
 def _caveats(table: dict[str, Any]) -> list[str]:
-    out = [str(c) for c in table["meta"].get("caveats", [])]
+    out = [_(str(c)) for c in table["meta"].get("caveats", [])]
     threshold = table.get("threshold")
     if threshold:
         out.append(
@@ -142,7 +148,7 @@ def distribution_figure(
             "horizontal": True,
             "percent": True,
         },
-        columns=[_("Group"), _("Answer"), _("Respondents"), _("Share, %"), _("95% interval, %")],
+        columns=[_("Group"), _("Answer"), _("Respondents"), _("Share, %"), _("Interval at 95%, %")],
         rows=rows,
         source=survey_source(table),
         period=period,
@@ -190,7 +196,7 @@ def items_figure(
             _("Item"),
             _("Respondents"),
             _("Share, %") if percent else _("Mean (1-5)"),
-            _("95% interval"),
+            _("Interval at 95%"),
         ],
         rows=rows,
         source=survey_source(table),
@@ -287,7 +293,7 @@ def trend_figure(
         id=fig_id,
         title=title,
         chart={"type": "bar", "labels": waves, "datasets": datasets, "stacked": True, "percent": True},
-        columns=[_("Wave"), _("Answer"), _("Respondents"), _("Share, %"), _("95% interval, %")],
+        columns=[_("Wave"), _("Answer"), _("Respondents"), _("Share, %"), _("Interval at 95%, %")],
         rows=rows,
         source=_("Kelu surveys, waves %(waves)s") % {"waves": ", ".join(waves)},
         period=", ".join(

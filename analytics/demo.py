@@ -17,13 +17,14 @@ from typing import Any
 import numpy as np
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from analytics.models import WaveAnalysis
 from surveys.models import Response, SurveyVersion, Wave
 from surveys.services import respondent as respondent_flow
 from surveys.services.responses import response_update
 
-SYNTHETIC_NOTE = "Synthetic responses generated for the demo; not real graduates."
+SYNTHETIC_NOTE = gettext_noop("Synthetic responses generated for the demo; not real graduates.")
 # Destination mix of the synthetic sample (Russia under-represented on purpose).
 COUNTRIES = {
     "RUS": 0.30, "KGZ": 0.05, "UZB": 0.02, "BLR": 0.02, "USA": 0.14, "GBR": 0.10, "DEU": 0.08, "CZE": 0.05,

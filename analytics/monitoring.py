@@ -136,7 +136,7 @@ def _gain(user: User, language: str) -> tuple[list[Figure], list[dict[str, Any]]
             _("Arrivals for permanent residence and net migration"),
             series,
             caveats=[
-                _(BNS_CAVEAT),
+                str(BNS_CAVEAT),
                 _(
                     "Arrivals include foreign citizens and ethnic Kazakh repatriates (kandas), not only returning citizens."
                 ),
@@ -146,7 +146,7 @@ def _gain(user: User, language: str) -> tuple[list[Figure], list[dict[str, Any]]
             _survey_trends(user, "return_intention"),
             {"already_returned"},
             "gain-survey",
-            _("Respondents who report having returned, by wave (% of respondents answering)"),
+            _("Respondents who report having returned, by wave (share of respondents answering, %)"),
             _("Returned"),
         ),
     ]
@@ -186,7 +186,7 @@ def _train(user: User, language: str) -> tuple[list[Figure], list[dict[str, Any]
             _survey_trends(user, "study_status"),
             {"studying"},
             "train-survey",
-            _("Respondents still studying abroad, by wave (% of respondents answering)"),
+            _("Respondents still studying abroad, by wave (share of respondents answering, %)"),
             _("Studying"),
         )
     )
@@ -199,7 +199,7 @@ def _circulation(user: User, language: str) -> tuple[list[Figure], list[dict[str
             _survey_trends(user, "return_intention"),
             {"right_after_studies", "after_work_abroad"},
             "circulation-intend",
-            _("Respondents who intend to return, by wave (% of respondents answering)"),
+            _("Respondents who intend to return, by wave (share of respondents answering, %)"),
             _("Intend to return"),
         ),
         _share_trend(

@@ -335,6 +335,8 @@ JOB_STEP_PAUSE_SECONDS = float(env_str("JOB_STEP_PAUSE_SECONDS", "0") or 0)
 # Incremental frame builds re-read responses changed this long before the last watermark
 # (a transaction that committed late is not missed).
 ANALYTICS_WATERMARK_OVERLAP_SECONDS = env_int("ANALYTICS_WATERMARK_OVERLAP_SECONDS", 120)
+# Connections (so server processes) that read one wave's frame at once on PostgreSQL.
+ANALYTICS_READ_CONNECTIONS = env_int("ANALYTICS_READ_CONNECTIONS", 2)
 # Primary suppression: a published cell needs at least this many respondents (unweighted).
 ANALYTICS_MIN_CELL = {
     "public": env_int("ANALYTICS_MIN_CELL_PUBLIC", 10),

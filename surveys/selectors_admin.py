@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Max, Q, QuerySet, TextField
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, TextField
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.http import Http404
@@ -132,8 +132,10 @@ def merged_fields(instruments: list[Instrument], language: str) -> list[MergedFi
 
 def wave_versions(wave: Wave) -> list[SurveyVersion]:
     """The wave's version and every version its responses were given on, newest first."""
-    answered = Response.objects.filter(wave=wave).values("version_id").distinct()
-    return list(SurveyVersion.objects.filter(Q(pk=wave.version_id) | Q(pk__in=answered)).order_by("-number"))
+    # One EXISTS per version of the survey (a handful), not a DISTINCT over every response.
+    answered = Response.objects.filter(wave=wave, version=OuterRef("pk"))
+    versions = SurveyVersion.objects.filter(survey_id=wave.survey_id).filter(Q(pk=wave.version_id) | Exists(answered))
+    return list(versions.order_by("-number"))
 
 
 def wave_fields(wave: Wave, language: str) -> list[MergedField]:

@@ -20,6 +20,7 @@ from pathlib import Path
 from django.db import transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from ..models.official import CountryGroupMember, CountryGroupScheme
 from . import codes
@@ -62,25 +63,25 @@ def platform_schemes() -> list[dict]:
     schemes = [
         {
             "slug": "un-m49-region",
-            "name": "UN M49 region",
+            "name": gettext_noop("UN M49 region"),
             "source": m49_source,
             "members": [(r["iso3"], r["region_code"], r["region"]) for r in m49],
         },
         {
             "slug": "un-m49-subregion",
-            "name": "UN M49 sub-region",
+            "name": gettext_noop("UN M49 sub-region"),
             "source": m49_source,
             "members": [(r["iso3"], r["subregion_code"], r["subregion"]) for r in m49],
         },
         {
             "slug": "bns-cis",
-            "name": "CIS / non-CIS (as the Bureau of National Statistics reports)",
+            "name": gettext_noop("CIS / non-CIS (as the Bureau of National Statistics reports)"),
             "source": "analytics/data/bns_cis.csv (see analytics/data/README.md)",
             "members": [(r["iso3"], r["group_code"], r["group_label"]) for r in _rows("bns_cis.csv")],
         },
         {
             "slug": "hdi-2021",
-            "name": "Human development tier (HDI 2021)",
+            "name": gettext_noop("Human development tier (HDI 2021)"),
             "source": HDI_SOURCE,
             "members": [
                 (r["ref_area"], r["hdi_tier"], r["hdi_tier"].replace("_", " ").capitalize())
@@ -92,7 +93,7 @@ def platform_schemes() -> list[dict]:
     schemes.append(
         {
             "slug": "destination-4",
-            "name": "Destination: Russia / other CIS / OECD / other",
+            "name": gettext_noop("Destination: Russia / other CIS / OECD / other"),
             "source": "analytics/data/destination_groups.csv: CIS members as the Bureau reports them, OECD members "
             "(38, 2026); every other country is 'other' (name it as the margin's other group)",
             "members": [(r["country"], r["group_code"], r["label"]) for r in destination],

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,11 @@ from django.conf import settings
 from django.db import OperationalError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from accounts.models import User
+from analytics.compute.cubes import NO_CELL, table_stats
+from analytics.compute.suppression import suppress
 from analytics.compute.weighting import MarginError, rake
 from analytics.models import AggregationJob, CountryGroupScheme, IndicatorTable, WaveAnalysis
 from analytics.official.groups import country_group_map, group_labels
@@ -33,14 +37,18 @@ from analytics.official.selectors import observations_frame
 from surveys.models import Response, Wave
 
 from . import frames
-from .indicators import Breakdown, breakdowns, standard_indicators, tables
-from .margins import MarginBuild, build_margin
+from .indicators import RESPONDENTS, Breakdown, breakdowns, merge_stats, standard_indicators, stats_of, tables
+from .margins import MarginBuild, MarginPlan, build_margin, margin_plan
 
 logger = logging.getLogger(__name__)
 
 # Country groupings every wave is broken down by, when it has a country of residence.
 BREAKDOWN_SCHEMES = ("bns-cis", "un-m49-region", "hdi-2021")
-CAVEAT_SAMPLE = (
+# Bumped when the statistics' layout changes (a stored one is then rebuilt, not updated).
+STATS_VERSION = 1
+MARGIN_ANSWERS = "_margin:"
+CELL_SEPARATOR = "\x1f"
+CAVEAT_SAMPLE = gettext_noop(
     "Survey respondents are a self-selected sample, not a probability sample: weighting "
     "corrects the composition on the weighting variables only."
 )
@@ -144,40 +152,51 @@ def _run(job: AggregationJob) -> None:
     plan, _ = WaveAnalysis.objects.get_or_create(wave=wave)
     job.progress_to(5, "reading responses")
 
+    # What the statistics depend on besides the answers: the columns, the groupings and the
+    # plan's margins. When any of them changed, the previous statistics cannot be updated.
+    schemes = _breakdown_schemes()
+    margin_plans, margin_error = _margin_plans(plan, wave)
+    spec = frames.frame_spec(wave)
+    signature = _stats_signature(spec, schemes, margin_plans, plan)
     previous = _previous_build(job)
+    usable = bool(
+        previous
+        and previous.report.get("stats_signature") == signature
+        and _stats_path(previous).is_file()
+    )
     build = frames.build_frame(
         wave,
-        previous.frame_file if previous else "",
-        previous.watermark if previous else None,
+        job.pk,
+        previous.frame_file if usable else "",
+        previous.watermark if usable else None,
+        incremental=usable,
+        spec=spec,
     )
-    relative = frames.frame_path(wave, job.pk)
-    frames.write_frame(build.frame, build.spec, relative)
     timings["frame"] = time.perf_counter() - clock
-    job.progress_to(35, "weighting")
-
-    frame = build.frame
-    columns = build.spec.metadata()
-    schemes = {}
-    for scheme in CountryGroupScheme.objects.filter(slug__in=BREAKDOWN_SCHEMES, programme__isnull=True):
-        mapping = country_group_map(scheme.slug)
-        if mapping:
-            schemes[scheme.slug] = (
-                mapping,
-                group_labels(scheme.slug),
-                {lang: scheme.name for lang in ("kk", "ru", "en")},
-            )
-    frame, groupings = breakdowns(frame, columns, schemes)
-    indicators, missing = standard_indicators(columns)
-    if frame.empty:
-        # Nothing answered yet: no table (the previous ones, if any, are removed below).
-        indicators, missing = [], ["no complete responses yet"]
+    job.progress_to(35, "statistics")
 
     clock = time.perf_counter()
-    weighting = _weights(frame, plan) if not frame.empty else {}
-    if weighting.get("column"):
-        frame = frame.assign(_weight=weighting.pop("weights"))
+    columns = build.spec.metadata()
+    indicators, missing = standard_indicators(columns)
+    new_stats = _rows_stats(build.rows, columns, schemes, margin_plans, indicators)
+    if build.mode == "incremental":
+        old = pd.read_parquet(_stats_path(previous))
+        taken = _rows_stats(build.removed, columns, schemes, margin_plans, indicators)
+        stats = merge_stats((old, 1), (new_stats, 1), (taken, -1))
+    else:
+        stats = merge_stats((new_stats, 1))
+    stats_file = _stats_path(job, build.relative)
+    stats_file.parent.mkdir(parents=True, exist_ok=True)
+    stats.to_parquet(stats_file.with_suffix(".part"), index=False)
+    stats_file.with_suffix(".part").replace(stats_file)
+    timings["statistics"] = time.perf_counter() - clock
+    job.progress_to(50, "weighting")
+
+    clock = time.perf_counter()
+    groupings = _groupings(columns, schemes)
+    weighting = _weights(stats, margin_plans, plan, margin_error) if build.total_rows else {}
     timings["weights"] = time.perf_counter() - clock
-    job.progress_to(50, "indicators")
+    job.progress_to(60, "indicators")
 
     clock = time.perf_counter()
     base_meta = {
@@ -191,39 +210,36 @@ def _run(job: AggregationJob) -> None:
         "caveats": [CAVEAT_SAMPLE, *([plan.notes] if plan.notes else [])],
     }
     limits = thresholds()
-    produced = tables(
-        frame, indicators, groupings, weighting="none", weight=None, thresholds=limits, meta=base_meta, columns=columns
-    )
-    if weighting.get("column"):
+    if not build.total_rows:
+        indicators, missing = [], ["no complete responses yet"]
+    produced = tables(stats, indicators, groupings, weighting="none", factors=None, thresholds=limits, meta=base_meta,
+                      columns=columns)  # fmt: skip
+    compositions = []
+    if weighting.get("factors"):
         weighted_meta = {**base_meta, "weighting": _weighting_summary(weighting)}
-        produced += tables(
-            frame[frame["_weight"].notna()],
-            indicators,
-            groupings,
-            weighting="raked",
-            weight="_weight",
-            thresholds=limits,
-            meta=weighted_meta,
-            columns=columns,
-        )
-    produced_composition = _composition_tables(frame, plan, weighting, limits, base_meta, columns)
+        produced += tables(stats, indicators, groupings, weighting="raked", factors=weighting["factors"],
+                           thresholds=limits, meta=weighted_meta, columns=columns)  # fmt: skip
+        compositions = _composition_tables(weighting, limits, base_meta, columns)
     timings["indicators"] = time.perf_counter() - clock
     job.progress_to(85, "storing results")
 
     clock = time.perf_counter()
-    written, unchanged = _store(job, wave, produced, produced_composition)
+    written, unchanged = _store(job, wave, produced, compositions)
     timings["store"] = time.perf_counter() - clock
-    _drop_old_frames(wave, keep=relative)
+    if build.mode == "full":
+        _drop_old_frames(wave, keep=build.relative)
     job.finish(
-        frame_file=relative,
-        frame_rows=len(build.frame),
+        frame_file=build.relative,
+        frame_rows=build.total_rows,
         watermark=build.watermark,
         frame_mode=build.mode,
-        inputs_hash=_inputs_hash(build.frame, plan),
+        inputs_hash=hashlib.sha256(pd.util.hash_pandas_object(stats, index=False).to_numpy().tobytes()).hexdigest(),
         tables_written=written,
         tables_unchanged=unchanged,
         report={
-            "frame": {"mode": build.mode, "rows": len(build.frame), "read": build.read_rows},
+            "frame": {"mode": build.mode, "rows": build.total_rows, "read": len(build.rows),
+                      "parts": frames.frame_parts(build.relative)},  # fmt: skip
+            "stats_signature": signature,
             "skipped_indicators": missing,
             "weighting": _weighting_summary(weighting) if weighting else {},
             "timings": {key: round(value, 3) for key, value in timings.items()},
@@ -231,50 +247,125 @@ def _run(job: AggregationJob) -> None:
     )
 
 
-def _inputs_hash(frame: pd.DataFrame, plan: WaveAnalysis) -> str:
-    text = json.dumps({"frame": frames.frame_hash(frame), "margins": plan.margins, "bounds": plan.weight_bounds})
+def _stats_path(job: AggregationJob, relative: str | None = None) -> Path:
+    return Path(settings.MEDIA_ROOT) / (relative or job.frame_file) / f"stats-{job.pk}.parquet"
+
+
+def _breakdown_schemes() -> dict[str, tuple[dict[str, str], dict[str, str], dict[str, str]]]:
+    schemes = {}
+    for scheme in CountryGroupScheme.objects.filter(slug__in=BREAKDOWN_SCHEMES, programme__isnull=True).order_by("slug"):
+        mapping = country_group_map(scheme.slug)
+        if mapping:
+            schemes[scheme.slug] = (mapping, group_labels(scheme.slug), {lang: scheme.name for lang in ("kk", "ru", "en")})
+    return schemes
+
+
+def _scheme_map(slug: str, wave: Wave) -> dict[str, str]:
+    """A programme's own grouping of that name first, else the platform's."""
+    if wave.survey.programme_id:
+        own = country_group_map(slug, programme=wave.survey.programme)
+        if own:
+            return own
+    return country_group_map(slug)
+
+
+def _margin_plans(plan: WaveAnalysis, wave: Wave) -> tuple[list[MarginPlan], str]:
+    try:
+        return [margin_plan(spec, _scheme_map(spec.get("scheme", ""), wave)) for spec in plan.margins or []], ""
+    except MarginError as exc:
+        return [], str(exc)
+
+
+def _stats_signature(spec, schemes, margin_plans: list[MarginPlan], plan: WaveAnalysis) -> str:
+    text = json.dumps(
+        {
+            "version": STATS_VERSION,
+            "columns": spec.signature,
+            "schemes": {slug: sorted(mapping.items()) for slug, (mapping, _labels, _name) in schemes.items()},
+            "margins": [(m.field, m.other, sorted(m.mapping.items())) for m in margin_plans],
+        },
+        sort_keys=True,
+    )
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _groupings(columns: dict[str, dict[str, Any]], schemes) -> list[Breakdown]:
+    probe = pd.DataFrame({name: pd.Series(dtype=object) for name in columns})
+    if "submitted_at" in probe:
+        probe["submitted_at"] = pd.Series(dtype="datetime64[ns, UTC]")
+    return breakdowns(probe, columns, schemes)[1]
+
+
+def _rows_stats(rows: pd.DataFrame, columns, schemes, margin_plans: list[MarginPlan], indicators) -> pd.DataFrame:
+    """Statistics of every table over `rows`, with each row's weighting cell and the margin answers."""
+    rows, groupings = breakdowns(rows, columns, schemes)
+    cells, labels = _cells(rows, margin_plans)
+    stats = stats_of(rows, indicators, groupings, cells, labels)
+    extra = []
+    for margin in margin_plans:
+        if margin.field in rows:
+            answers = rows.assign(_by_all="all")
+            part = table_stats(answers, "distribution", [margin.field], by="_by_all", cells=cells, cell_labels=labels)
+            extra.append(part.assign(indicator=f"{MARGIN_ANSWERS}{margin.field}", breakdown="all"))
+    return pd.concat([stats, *extra], ignore_index=True) if extra else stats
+
+
+def _cells(rows: pd.DataFrame, margin_plans: list[MarginPlan]) -> tuple[np.ndarray, list[str]]:
+    """Each row's weighting cell (its groups on every margin joined; -1 when one is unanswered)."""
+    if not margin_plans or rows.empty:
+        return np.full(len(rows), -1 if margin_plans else 0, dtype=np.int64), ([] if margin_plans else [""])
+    placed = []
+    for margin in margin_plans:
+        values = rows[margin.field] if margin.field in rows else pd.Series(None, index=rows.index, dtype=object)
+        mapped = values.astype(object).map(margin.mapping)
+        if margin.other:
+            mapped = mapped.where(mapped.notna() | values.isna(), margin.other)
+        placed.append(mapped.astype(object))
+    joined = placed[0].astype(str)
+    for part in placed[1:]:
+        joined = joined + CELL_SEPARATOR + part.astype(str)
+    missing = pd.concat(placed, axis=1).isna().any(axis=1).to_numpy()
+    codes, labels = pd.factorize(joined.where(~missing, None), sort=True, use_na_sentinel=True)
+    return codes.astype(np.int64), [str(label) for label in labels]
 
 
 # --------------------------------------------------------------------------- weighting
 
 
-def _weights(frame: pd.DataFrame, plan: WaveAnalysis) -> dict[str, Any]:
-    """Raked weights (NaN for respondents outside the weighting) and the report; {} without margins."""
-    if not plan.margins:
+def _weights(stats: pd.DataFrame, margin_plans: list[MarginPlan], plan: WaveAnalysis, error: str) -> dict[str, Any]:
+    """Raked weight per weighting cell, and the report; {} without margins."""
+    if error:
+        return {"error": error}
+    if not margin_plans:
         return {}
     try:
         margins: list[MarginBuild] = []
-        for spec in plan.margins:
-            mapping = country_group_map(spec.get("scheme", ""))
-            if not mapping:
-                raise MarginError(f"The country-group scheme '{spec.get('scheme')}' does not exist.")
+        for margin in margin_plans:
+            answers = stats[stats["indicator"] == f"{MARGIN_ANSWERS}{margin.field}"].groupby("col")["s1"].sum()
             observations = observations_frame(
-                indicator=spec.get("indicator", ""),
-                time_period=spec.get("time_period", ""),
-                ref_area=spec.get("ref_area", "KAZ"),
+                indicator=margin.indicator,
+                time_period=margin.time_period,
+                ref_area="KAZ",
                 **{dim: "_T" for dim in ("sex", "age", "education", "specialty", "scope")},
             )
-            margins.append(build_margin(spec, frame, observations, mapping))
-        groups = pd.DataFrame({margin.column: margin.groups for margin in margins}, index=frame.index)
-        answered = groups.notna().all(axis=1)
+            margins.append(build_margin(margin, answers[answers > 0], observations))
+        respondents = stats[(stats["indicator"] == RESPONDENTS) & (stats["cell"] != NO_CELL)]
+        counts = respondents.groupby("cell")["n"].sum().sort_index()
+        if counts.empty:
+            raise MarginError("No respondent answered every weighting question.")
+        # One row per respondent (respondents of a cell are alike): the raking itself is
+        # on these rows, so bounds and convergence mean what they mean for respondents.
+        groups = pd.Series(counts.index).str.split(CELL_SEPARATOR, expand=True, regex=False)
+        groups.columns = [m.field for m in margin_plans]
+        expanded = groups.loc[np.repeat(np.arange(len(counts)), counts.to_numpy())].reset_index(drop=True)
         bounds = tuple(plan.weight_bounds) if len(plan.weight_bounds or []) == 2 else (0.2, 5.0)
-        result = rake(
-            groups[answered].reset_index(drop=True),
-            {margin.column: margin.targets for margin in margins},
-            bounds=bounds,
-        )
+        result = rake(expanded, {m.field: m.targets for m in margins}, bounds=bounds)
     except MarginError as exc:
         return {"error": str(exc)}
-    weights = np.full(len(frame), np.nan)
-    weights[answered.to_numpy()] = result.weights
-    return {
-        "column": "_weight",
-        "weights": weights,
-        "result": result,
-        "margins": margins,
-        "left_out": int((~answered).sum()),
-    }
+    starts = np.concatenate([[0], np.cumsum(counts.to_numpy())[:-1]])
+    factors = {str(cell): float(result.weights[start]) for cell, start in zip(counts.index, starts, strict=True)}
+    left_out = int(stats[(stats["indicator"] == RESPONDENTS) & (stats["cell"] == NO_CELL)]["n"].sum())
+    return {"factors": factors, "result": result, "margins": margins, "left_out": left_out}
 
 
 def _weighting_summary(weighting: dict[str, Any]) -> dict[str, Any]:
@@ -297,49 +388,37 @@ def _weighting_summary(weighting: dict[str, Any]) -> dict[str, Any]:
         "trimmed": int(result.trimmed),
         "left_out": weighting["left_out"],
         "margins": [
-            {
-                "field": margin.field,
-                "source": margin.source,
-                "notes": margin.notes,
-                "targets": margin.targets,
-                "group_labels": group_labels(margin.source.get("scheme") or ""),
-            }  # fmt: skip
+            {"field": margin.field, "source": margin.source, "notes": margin.notes, "targets": margin.targets,
+             "group_labels": group_labels(margin.source.get("scheme") or "")}  # fmt: skip
             for margin in weighting["margins"]
         ],
     }
 
 
 def _composition_tables(
-    frame: pd.DataFrame,
-    plan: WaveAnalysis,
     weighting: dict[str, Any],
     limits: dict[str, int],
     meta: dict[str, Any],
     columns: dict[str, dict[str, Any]],
 ) -> list[dict[str, Any]]:
     """The sample's composition on each margin against the official distribution it is weighted to."""
-    if not weighting.get("column"):
-        return []
     out = []
     result = weighting["result"]
     report = pd.DataFrame(result.margins_report)
     for margin in weighting["margins"]:
-        rows = report[report["variable"] == margin.column]
-        cells = []
-        for record in rows.to_dict("records"):
-            cells.append(
-                {
-                    "group": "all",
-                    "col": str(record["category"]),
-                    "n": int(record["n"]),
-                    "sample_share": float(record["sample_share"]),
-                    "weighted_share": float(record["weighted_share"]),
-                    "official_share": float(record["target_share"]),
-                }
-            )
+        rows = report[report["variable"] == margin.field]
+        cells = [
+            {
+                "group": "all",
+                "col": str(record["category"]),
+                "n": int(record["n"]),
+                "sample_share": float(record["sample_share"]),
+                "weighted_share": round(float(record["weighted_share"]), 12),
+                "official_share": float(record["target_share"]),
+            }
+            for record in rows.to_dict("records")
+        ]
         published = {}
-        from analytics.compute.suppression import suppress
-
         for audience, threshold in limits.items():
             counts = pd.DataFrame([{"group": c["group"], "col": c["col"], "n": c["n"]} for c in cells])
             state = suppress(counts, row="group", col="col", n="n", threshold=threshold,
@@ -362,13 +441,8 @@ def _composition_tables(
                 "label": (columns.get(margin.field) or {}).get("label") or {"en": margin.field},
                 "cells": cells,
                 "published": published,
-                "meta": {
-                    **meta,
-                    "n": int(result.n),
-                    "source_official": margin.source,
-                    "notes": margin.notes,
-                    "weighting": _weighting_summary(weighting),
-                },  # fmt: skip
+                "meta": {**meta, "n": int(result.n), "source_official": margin.source, "notes": margin.notes,
+                         "weighting": _weighting_summary(weighting)},  # fmt: skip
             }
         )
     return out
@@ -400,51 +474,48 @@ def _store(job: AggregationJob, wave: Wave, produced, compositions) -> tuple[int
         )
     for item in compositions:
         rows.append({**item, "breakdown": "all", "weighting": "raked", "kind": "composition"})
-    existing = {(t.indicator, t.breakdown, t.weighting): t for t in IndicatorTable.objects.filter(wave=wave)}
-    written = unchanged = 0
-    seen = set()
+    # Only the keys and hashes are read back: the tables themselves are large.
+    existing = {
+        (indicator, breakdown, weighting): (pk, digest)
+        for pk, indicator, breakdown, weighting, digest in IndicatorTable.objects.filter(wave=wave).values_list(
+            "pk", "indicator", "breakdown", "weighting", "content_hash"
+        )
+    }
+    fields = ("kind", "label", "cells", "published", "meta")
+    create, update, seen = [], [], set()
+    unchanged = 0
+    for row in rows:
+        key = (row["indicator"], row["breakdown"], row["weighting"])
+        seen.add(key)
+        digest = hashlib.sha256(
+            json.dumps({k: row[k] for k in fields}, sort_keys=True, default=str).encode()
+        ).hexdigest()
+        current = existing.get(key)
+        if current is not None and current[1] == digest:
+            unchanged += 1
+            continue
+        table = IndicatorTable(
+            pk=current[0] if current else None, wave=wave, indicator=key[0], breakdown=key[1], weighting=key[2],
+            content_hash=digest, computed_at=now, job=job, **{k: row[k] for k in fields},
+        )  # fmt: skip
+        (update if current else create).append(table)
     with transaction.atomic():
-        for row in rows:
-            key = (row["indicator"], row["breakdown"], row["weighting"])
-            seen.add(key)
-            digest = hashlib.sha256(
-                json.dumps(
-                    {k: row[k] for k in ("kind", "label", "cells", "published", "meta")}, sort_keys=True, default=str
-                ).encode()  # fmt: skip
-            ).hexdigest()
-            current = existing.get(key)
-            if current is not None and current.content_hash == digest:
-                unchanged += 1
-                continue
-            IndicatorTable.objects.update_or_create(
-                wave=wave,
-                indicator=key[0],
-                breakdown=key[1],
-                weighting=key[2],
-                defaults={
-                    **{k: row[k] for k in ("kind", "label", "cells", "published", "meta")},
-                    "content_hash": digest,
-                    "computed_at": now,
-                    "job": job,
-                },  # fmt: skip
-            )
-            written += 1
-        stale = [t.pk for key, t in existing.items() if key not in seen]
+        if create:
+            IndicatorTable.objects.bulk_create(create, batch_size=200)
+        if update:
+            IndicatorTable.objects.bulk_update(update, [*fields, "content_hash", "computed_at", "job"], batch_size=50)
+        stale = [pk for key, (pk, _digest) in existing.items() if key not in seen]
         if stale:
             IndicatorTable.objects.filter(pk__in=stale).delete()
-    return written, unchanged
+    return len(create) + len(update), unchanged
 
 
 def _drop_old_frames(wave: Wave, keep: str) -> None:
-    """Only the newest frame file of a wave is kept (the next build starts from it)."""
-    folder = (Path(settings.MEDIA_ROOT) / keep).parent
-    for path in folder.glob("job-*.parquet"):
-        if str(path).endswith(keep.rsplit("/", 1)[-1]):
-            continue
-        try:
-            path.unlink()
-        except OSError:  # another worker's file of the same wave, or already gone
-            logger.warning("could not remove old frame %s", path)
+    """After a full build only its folder is kept (the next build starts from it)."""
+    folder = Path(settings.MEDIA_ROOT) / keep
+    for other in folder.parent.glob("build-*"):
+        if other.name != folder.name:
+            shutil.rmtree(other, ignore_errors=True)
 
 
 AggregationJob.transient_errors = (OperationalError,)

@@ -20,6 +20,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from django.conf import settings
 from django.db import connections
@@ -35,7 +37,7 @@ from django.db.models.fields.json import KeyTextTransform
 
 from config.routers import analytics_reads, read_alias
 from surveys.models import Response, Wave
-from surveys.selectors_admin import NUMERIC_TYPES, MergedField, wave_fields
+from surveys.selectors_admin import NUMERIC_TYPES, MergedField, merged_fields, wave_versions
 
 LANGUAGES = ("kk", "ru", "en")
 META_COLUMNS = ("response_id", "version", "language", "submitted_at", "updated_at")
@@ -87,7 +89,8 @@ class FrameSpec:
 
 def frame_spec(wave: Wave) -> FrameSpec:
     """The frame's columns for `wave`, labelled in every platform language."""
-    by_language = {language: wave_fields(wave, language) for language in LANGUAGES}
+    instruments = [version.instrument for version in wave_versions(wave)]
+    by_language = {language: merged_fields(instruments, language) for language in LANGUAGES}
     fields = [item for item in by_language["en"] if item.type in FRAME_TYPES]
     labelled = {language: {item.name: item for item in items} for language, items in by_language.items()}
     columns = [FrameColumn(name, name, "meta") for name in META_COLUMNS]
@@ -145,78 +148,161 @@ def read_rows(wave: Wave, spec: FrameSpec, since: dt.datetime | None = None) -> 
         sql, params = queryset.query.sql_with_params()
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
-                statement = connection.ops.compose_sql(sql, params)
-                buffer = io.BytesIO()
-                with cursor.cursor.copy(f"COPY ({statement}) TO STDOUT WITH (FORMAT csv)") as copy:
-                    for block in copy:
-                        buffer.write(block)
-                buffer.seek(0)
-                if buffer.getbuffer().nbytes == 0:
-                    raw = pd.DataFrame(columns=raw_names, dtype=object)
-                else:
-                    raw = pd.read_csv(buffer, header=None, names=raw_names, dtype=str, keep_default_na=False,
-                                      na_values=[""])  # fmt: skip
+                raw = _read_postgresql(cursor, connection.ops.compose_sql(sql, params), raw_names, spec)
             else:
                 cursor.execute(sql, params)
                 raw = pd.DataFrame.from_records(cursor.fetchall(), columns=raw_names)
     return _typed(raw, spec)
 
 
+# Rows per block of text PostgreSQL sends: a few large strings instead of a message per row.
+BLOCK_ROWS = 50_000
+TAB = "\\t"  # as PostgreSQL reads it in an E'' string
+
+
+def _read_postgresql(cursor, statement: str, names: list[str], spec: FrameSpec) -> pd.DataFrame:
+    """The query's rows as tab-separated text built by the server in large blocks, parsed by Arrow.
+
+    Extracting the answers is most of the work and it is the server's: with
+    ANALYTICS_READ_CONNECTIONS > 1 the rows are read in that many slices at once (each its own
+    connection, so its own server process). No frame value can hold a tab or a line break
+    (answer codes, numbers, country codes, lists of codes); NULL becomes an empty field.
+    """
+    slices = max(1, int(getattr(settings, "ANALYTICS_READ_CONNECTIONS", 2)))
+    if cursor.db.in_atomic_block:
+        slices = 1  # other connections would not see this transaction's rows
+    aliases = [f"c{i}" for i in range(len(names))]
+    # format() takes at most 99 values: wide frames are formatted in pieces.
+    pieces = []
+    for start in range(0, len(aliases), 90):
+        chunk = aliases[start : start + 90]
+        template = TAB.join(["%s"] * len(chunk))
+        pieces.append(f"format(E'{template}', {', '.join(f'q.{a}' for a in chunk)})")
+    row = " || E'\\t' || ".join(pieces)
+
+    def query(part: int) -> str:
+        where = f"WHERE q.c0 % {slices} = {part}" if slices > 1 else ""
+        return (
+            f"SELECT string_agg({row}, E'\\n') FROM ({statement}) AS q({', '.join(aliases)}) {where} "
+            f"GROUP BY q.c0 / {BLOCK_ROWS}"
+        )
+
+    if slices == 1:
+        cursor.execute(query(0))
+        blocks = [block for (block,) in cursor.fetchall() if block]
+    else:
+        alias = cursor.db.alias
+
+        def read(part: int) -> list[str]:
+            try:
+                with connections[alias].cursor() as own:
+                    own.execute(query(part))
+                    return [block for (block,) in own.fetchall() if block]
+            finally:
+                connections[alias].close()
+
+        with ThreadPoolExecutor(max_workers=slices) as pool:
+            blocks = [block for result in pool.map(read, range(slices)) for block in result]
+    if not blocks:
+        return pd.DataFrame({name: pd.Series(dtype=object) for name in names})
+    numeric = {f"a{i}" for i, item in enumerate(spec.fields) if item.is_numeric}
+    text = pa.dictionary(pa.int32(), pa.string())
+    types = {name: (pa.float64() if name in numeric else text) for name in names}
+    types.update({"response_id": pa.int64(), "version": pa.int64(), "submitted_at": pa.string(),
+                  "updated_at": pa.string()})  # fmt: skip
+    table = pa_csv.read_csv(
+        io.BytesIO("\n".join(blocks).encode()),
+        read_options=pa_csv.ReadOptions(column_names=names),
+        parse_options=pa_csv.ParseOptions(delimiter="\t", quote_char=False, escape_char=False),
+        convert_options=pa_csv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=True),
+    )
+    return table.to_pandas()
+
+
 def _typed(raw: pd.DataFrame, spec: FrameSpec) -> pd.DataFrame:
     """Raw text columns to the frame's types: numbers, categories and 0/1 indicators (vectorised)."""
     out: dict[str, Any] = {
-        "response_id": pd.to_numeric(raw["response_id"]).astype("int64"),
-        "version": pd.to_numeric(raw["version"]).astype("int64"),
-        "language": raw["language"].astype("string"),
+        "response_id": raw["response_id"].astype("int64"),
+        "version": raw["version"].astype("int64"),
+        "language": raw["language"].astype("category"),
         "submitted_at": pd.to_datetime(raw["submitted_at"], utc=True, format="ISO8601"),
         "updated_at": pd.to_datetime(raw["updated_at"], utc=True, format="ISO8601"),
     }
     for index, item in enumerate(spec.fields):
         values = raw[f"a{index}"]
         if item.type == "select_multiple":
-            text = values.astype("string")
-            answered = text.notna()
+            # Each distinct list of choices is looked at once, not each response.
+            codes, lists = pd.factorize(values, use_na_sentinel=True)
+            lists = pd.Series(np.asarray(lists, dtype=object), dtype=object)
+            answered = codes >= 0
             for choice, _ in item.choices:
-                chosen = text.str.contains(f'"{choice}"', regex=False).fillna(False)
-                column = np.where(answered.to_numpy(), chosen.to_numpy(dtype=bool).astype("float64"), np.nan)
+                chosen = np.append(lists.str.contains(f'"{choice}"', regex=False).to_numpy(dtype=bool), False)
+                column = np.where(answered, chosen[np.where(answered, codes, len(lists))].astype("float64"), np.nan)
                 out[f"{item.name}__{choice}"] = column
         elif item.is_numeric:
-            out[item.name] = pd.to_numeric(values, errors="coerce").astype("float64")
+            out[item.name] = values if values.dtype == "float64" else pd.to_numeric(values, errors="coerce").astype("float64")
         else:
-            out[item.name] = values.astype("string")
+            out[item.name] = values if isinstance(values.dtype, pd.CategoricalDtype) else values.astype("category")
     frame = pd.DataFrame(out, index=raw.index)
     return frame.reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- storing
+#
+# A frame is a folder of Parquet parts: a full build writes the first part, each incremental
+# build one more with the responses it read (a later part's row replaces an earlier row of the
+# same response). Readers see whole parts only (written aside, then renamed).
 
 
-def frame_path(wave: Wave, job_id: int) -> str:
-    return f"analytics/frames/wave-{wave.pk}/job-{job_id}.parquet"
+def frame_dir(wave: Wave, job_id: int) -> str:
+    return f"analytics/frames/wave-{wave.pk}/build-{job_id}"
 
 
-def write_frame(frame: pd.DataFrame, spec: FrameSpec, relative: str) -> None:
-    path = Path(settings.MEDIA_ROOT) / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _parts(relative: str) -> list[Path]:
+    folder = Path(settings.MEDIA_ROOT) / relative
+    return sorted(folder.glob("part-*.parquet"), key=lambda p: int(p.stem.split("-")[1]))
+
+
+def write_part(frame: pd.DataFrame, spec: FrameSpec, relative: str, job_id: int) -> None:
+    folder = Path(settings.MEDIA_ROOT) / relative
+    folder.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pandas(frame, preserve_index=False)
     metadata = dict(table.schema.metadata or {})
     metadata[b"kelu.columns"] = json.dumps(spec.metadata(), ensure_ascii=False).encode()
     metadata[b"kelu.signature"] = spec.signature.encode()
+    path = folder / f"part-{job_id}.parquet"
     partial = path.with_suffix(".part")
     pq.write_table(table.replace_schema_metadata(metadata), partial)
-    partial.replace(path)  # readers never see half a file
+    partial.replace(path)
 
 
-def read_frame(relative: str) -> tuple[pd.DataFrame, dict[str, Any], str]:
-    """The frame, its column metadata and its spec signature."""
-    table = pq.read_table(Path(settings.MEDIA_ROOT) / relative)
-    metadata = table.schema.metadata or {}
-    columns = json.loads(metadata.get(b"kelu.columns", b"{}"))
-    return table.to_pandas(), columns, metadata.get(b"kelu.signature", b"").decode()
+def frame_parts(relative: str) -> int:
+    return len(_parts(relative)) if relative else 0
 
 
 def frame_exists(relative: str) -> bool:
-    return bool(relative) and (Path(settings.MEDIA_ROOT) / relative).is_file()
+    return bool(relative) and frame_parts(relative) > 0
+
+
+def read_frame(relative: str, ids: np.ndarray | None = None) -> tuple[pd.DataFrame, dict[str, Any], str]:
+    """The frame (the latest row of each response; only `ids` if given), its column metadata and signature."""
+    parts = _parts(relative)
+    tables = []
+    for part in parts:
+        table = pq.read_table(part, filters=[("response_id", "in", list(map(int, ids)))] if ids is not None else None)
+        tables.append(table)
+    metadata = pq.read_schema(parts[-1]).metadata or {}
+    frame = pa.concat_tables(tables, promote_options="default").to_pandas() if tables else pd.DataFrame()
+    if len(parts) > 1 and len(frame):
+        frame = frame.drop_duplicates("response_id", keep="last").reset_index(drop=True)
+    columns = json.loads(metadata.get(b"kelu.columns", b"{}"))
+    return frame, columns, metadata.get(b"kelu.signature", b"").decode()
+
+
+def frame_ids(relative: str) -> np.ndarray:
+    """The response ids in the frame (one column read from each part)."""
+    ids = [pq.read_table(part, columns=["response_id"]).column(0).to_numpy() for part in _parts(relative)]
+    return np.unique(np.concatenate(ids)) if ids else np.zeros(0, dtype=np.int64)
 
 
 # --------------------------------------------------------------------------- building
@@ -224,11 +310,13 @@ def frame_exists(relative: str) -> bool:
 
 @dataclass
 class FrameBuild:
-    frame: pd.DataFrame
+    rows: pd.DataFrame  # the responses read by this build (all of them for a full build)
+    removed: pd.DataFrame  # earlier versions of responses this build read again (incremental only)
     spec: FrameSpec
     mode: str  # full or incremental
     watermark: dt.datetime | None
-    read_rows: int
+    relative: str
+    total_rows: int
 
 
 def _totals(wave: Wave) -> tuple[int, int]:
@@ -241,21 +329,39 @@ def _totals(wave: Wave) -> tuple[int, int]:
     return int(stats["n"] or 0), int(stats["ids"] or 0)
 
 
-def build_frame(wave: Wave, previous_file: str = "", previous_watermark: dt.datetime | None = None) -> FrameBuild:
-    """The wave's frame: incremental from a previous build when it is still valid, else full."""
-    spec = frame_spec(wave)
-    if frame_exists(previous_file) and previous_watermark is not None:
-        old, _, signature = read_frame(previous_file)
+MAX_PARTS = 12
+
+
+def build_frame(
+    wave: Wave,
+    job_id: int,
+    previous_dir: str = "",
+    previous_watermark: dt.datetime | None = None,
+    *,
+    incremental: bool = True,
+    spec: FrameSpec | None = None,
+) -> FrameBuild:
+    """Read the wave's responses: only those changed since the previous build when it is still
+    valid (same columns, nothing removed, not too many parts), else all of them into a new folder."""
+    spec = spec or frame_spec(wave)
+    if incremental and frame_exists(previous_dir) and previous_watermark is not None and frame_parts(previous_dir) < MAX_PARTS:
+        signature = (pq.read_schema(_parts(previous_dir)[-1]).metadata or {}).get(b"kelu.signature", b"").decode()
         if signature == spec.signature:
             delta = read_rows(wave, spec, since=previous_watermark - watermark_overlap())
-            kept = old[~old["response_id"].isin(delta["response_id"])]
-            frame = pd.concat([kept, delta], ignore_index=True) if len(delta) else kept.reset_index(drop=True)
+            known = frame_ids(previous_dir)
+            again = delta["response_id"].isin(known).to_numpy()
             count, id_sum = _totals(wave)
-            if len(frame) == count and int(frame["response_id"].sum()) == id_sum:
+            new_ids = delta.loc[~again, "response_id"]
+            if len(known) + len(new_ids) == count and int(known.sum()) + int(new_ids.sum()) == id_sum:
+                removed = read_frame(previous_dir, ids=delta.loc[again, "response_id"].to_numpy())[0] if again.any() else delta.iloc[:0]
+                if len(delta):
+                    write_part(delta, spec, previous_dir, job_id)
                 watermark = _max_updated(delta, previous_watermark)
-                return FrameBuild(frame, spec, "incremental", watermark, len(delta))
-    frame = read_rows(wave, spec)
-    return FrameBuild(frame, spec, "full", _max_updated(frame, None), len(frame))
+                return FrameBuild(delta, removed, spec, "incremental", watermark, previous_dir, count)
+    rows = read_rows(wave, spec)
+    relative = frame_dir(wave, job_id)
+    write_part(rows, spec, relative, job_id)
+    return FrameBuild(rows, rows.iloc[:0], spec, "full", _max_updated(rows, None), relative, len(rows))
 
 
 def _max_updated(frame: pd.DataFrame, default: dt.datetime | None) -> dt.datetime | None:

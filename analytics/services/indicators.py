@@ -14,14 +14,14 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from django.utils.translation import gettext_noop
 
-from analytics.compute.estimates import indicator_proportions, means, proportions
+from analytics.compute.cubes import coded, estimate_many, table_arrays
 from analytics.compute.suppression import suppress
 
 # What goes when a cell, or its whole group, is hidden (see analytics.compute.suppression.publishable).
@@ -32,6 +32,8 @@ GROUP_COLUMNS = {"n_group", "n_eff", "deff"}
 ALL = "all"
 OTHER_GROUP = "_other"
 MISSING_GROUP = "_missing"
+# The statistics of respondents per weighting cell travel with the tables' under this name.
+RESPONDENTS = "_respondents"
 LANGUAGES = ("kk", "ru", "en")
 
 
@@ -52,13 +54,15 @@ class Breakdown:
     value_labels: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
-# Titles of the standard indicators (the platform's own words, translated on the page).
+# The platform's own words, stored in English and translated where they are shown.
+COHORT = gettext_noop("Cohort (year of departure)")
+AGE_BAND = gettext_noop("Age band")
 TITLES = {
-    "return_intention": "Return intentions",
-    "likelihood_5y": "Likelihood of living in Kazakhstan in five years",
-    "barriers": "Barriers to return (mean score 1-5, higher = stronger barrier)",
-    "engagement_modes": "Willingness to contribute, by mode",
-    "return_factors": "What would bring people back",
+    "return_intention": gettext_noop("Return intentions"),
+    "likelihood_5y": gettext_noop("Likelihood of living in Kazakhstan in five years"),
+    "barriers": gettext_noop("Barriers to return (mean score 1-5, higher = stronger barrier)"),
+    "engagement_modes": gettext_noop("Willingness to contribute, by mode"),
+    "return_factors": gettext_noop("What would bring people back"),
 }
 STANDARD = (
     ("return_intention", "distribution", "return_intention"),
@@ -150,7 +154,7 @@ def breakdowns(
             found.append(Breakdown(name, f"_by_{name}", meta["label"], meta.get("value_labels") or {}))
     if "departure_year" in frame:
         out["_by_cohort"] = five_year_band(frame["departure_year"])
-        found.append(Breakdown("cohort", "_by_cohort", {lang: "Cohort (year of departure)" for lang in LANGUAGES}))
+        found.append(Breakdown("cohort", "_by_cohort", {lang: COHORT for lang in LANGUAGES}))
     ages = None
     if "age" in frame:
         ages = frame["age"]
@@ -158,8 +162,11 @@ def breakdowns(
         ages = frame["submitted_at"].dt.year - frame["birth_year"]
     if ages is not None:
         out["_by_age_band"] = age_band(ages)
-        found.append(Breakdown("age_band", "_by_age_band", {lang: "Age band" for lang in LANGUAGES}))
-    return frame.assign(**out), found
+        found.append(Breakdown("age_band", "_by_age_band", {lang: AGE_BAND for lang in LANGUAGES}))
+    # Everyone is in some group (those without an answer too), so a breakdown's column
+    # sums equal the whole-sample table and reveal nothing by difference.
+    filled = {name: values.astype(object).where(values.notna(), MISSING_GROUP) for name, values in out.items()}
+    return frame.assign(**filled), found
 
 
 # --------------------------------------------------------------------------- tables
@@ -193,27 +200,55 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _estimate(indicator: Indicator, frame: pd.DataFrame, by: str, weight: str | None) -> pd.DataFrame:
-    """Cells of one table: group, col (category or item), n, estimate, interval, n_eff, deff."""
-    if indicator.kind == "distribution":
-        result = proportions(frame, indicator.columns[0], by=[by], weight=weight)
-        result = result.rename(columns={"category": "col"})
-    elif indicator.kind == "multi":
-        result = indicator_proportions(frame, indicator.columns, by=[by], weight=weight).rename(columns={"item": "col"})
-        # The respondents behind a share are those who chose the option.
-        result["n_chosen"] = result["n"]
-    else:
-        result = means(frame, indicator.columns, by=[by], weight=weight).rename(columns={"item": "col"})
-    return result.rename(columns={by: "group"})
+def stats_of(
+    rows: pd.DataFrame,
+    indicators: list[Indicator],
+    groupings: list[Breakdown],
+    cells: np.ndarray,
+    cell_labels: list[str],
+) -> pd.DataFrame:
+    """The sufficient statistics of every (indicator, breakdown) table over `rows`, in one frame
+    with `indicator` and `breakdown` columns, plus the respondents per weighting cell."""
+    parts = []
+    categorical = [b.column for b in groupings] + [i.columns[0] for i in indicators if i.kind == "distribution"]
+    numeric = [c for i in indicators if i.kind != "distribution" for c in i.columns]
+    codes, numbers = coded(rows, categorical, numeric)
+    everyone = (np.zeros(len(rows), dtype=np.int64), np.asarray([ALL], dtype=object))
+    codes["_all"] = everyone
+    tables = [(RESPONDENTS, ALL, "distribution", ["_all"], "_all")]
+    tables += [(i.code, b.code, i.kind, i.columns, b.column) for i in indicators for b in groupings]
+    for indicator, breakdown, kind, columns, by in tables:
+        arrays = table_arrays(rows, kind, columns, by=by, cells=cells, cell_labels=cell_labels, codes=codes,
+                              numbers=numbers)  # fmt: skip
+        size = len(arrays["n"])
+        arrays["indicator"] = np.full(size, indicator, dtype=object)
+        arrays["breakdown"] = np.full(size, breakdown, dtype=object)
+        parts.append(arrays)
+    return pd.DataFrame({name: np.concatenate([p[name] for p in parts]) for name in parts[0]})
 
 
-def _collapse_small_groups(groups: pd.Series, threshold: int) -> pd.Series:
-    """Groups with fewer respondents than `threshold` are shown together as one 'other' row."""
-    sizes = groups.value_counts(dropna=True)
-    small = sizes[sizes < threshold].index
-    if len(small) == 0:
-        return groups
-    return groups.where(~groups.isin(small), OTHER_GROUP)
+def merge_stats(*parts: tuple[pd.DataFrame, int]) -> pd.DataFrame:
+    """Statistics of several sets of rows added (sign 1) or taken away (sign -1), table by table."""
+    frames = [frame.assign(n=frame["n"] * sign, s1=frame["s1"] * sign, s2=frame["s2"] * sign) for frame, sign in parts
+              if len(frame)]  # fmt: skip
+    keys = ["indicator", "breakdown", "cell", "group", "col"]
+    total = pd.concat(frames, ignore_index=True).groupby(keys, sort=True, as_index=False)[["n", "s1", "s2"]].sum()
+    total = total[total["n"] != 0].reset_index(drop=True)
+    total["n"] = total["n"].astype(np.int64)
+    return total
+
+
+def _collapse_small_groups(stats: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """In every breakdown, groups with fewer respondents than `threshold` are shown together as
+    one 'other' group (a group's size: the most respondents behind any of its columns)."""
+    tables = ["indicator", "breakdown"]
+    sizes = stats.groupby([*tables, "group", "col"], sort=False)["n"].sum().groupby(level=[0, 1, 2], sort=False).max()
+    small = sizes[(sizes < threshold) & (sizes.index.get_level_values(1) != ALL)]
+    if small.empty:
+        return stats
+    flagged = pd.MultiIndex.from_frame(stats[[*tables, "group"]]).isin(small.index)
+    merged = stats.assign(group=stats["group"].where(~flagged, OTHER_GROUP))
+    return merged.groupby([*tables, "cell", "group", "col"], sort=False, as_index=False)[["n", "s1", "s2"]].sum()
 
 
 def _publish(
@@ -222,39 +257,53 @@ def _publish(
     threshold: int,
     single_row: bool,
     linked_columns: set[str],
+    records: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Cells after primary and secondary suppression, with the margins published beside them."""
     additive_rows = indicator.kind == "distribution"
-    counts = cells[["group", "col", "n"]].copy()
-    if linked_columns:
-        counts["force"] = counts["col"].isin(linked_columns)
-    result = suppress(
-        counts,
-        row="group",
-        col="col",
-        n="n",
-        threshold=threshold,
-        publish_row_totals=additive_rows,
-        publish_col_totals=not single_row,
-        publish_grand_total=additive_rows,
-        force="force" if linked_columns else None,
-    )
-    # Counts and rates of suppressed cells go, and every figure of a group whose size is
-    # hidden (a share reveals its denominator). Tables are small: plain Python from here.
-    status = {
-        (g, c): (bool(hidden), str(why))
-        for g, c, hidden, why in zip(
-            result.cells["group"], result.cells["col"], result.cells["suppressed"], result.cells["reason"], strict=True
+    records = records if records is not None else cells.to_dict("records")
+    row_sums, col_sums = _sums(records)
+    margins_n = (list(row_sums.values()) if additive_rows else []) + (list(col_sums.values()) if not single_row else [])
+    if additive_rows:
+        margins_n.append(sum(row_sums.values()))
+    small = [v for v in (*(int(r["n"]) for r in records), *margins_n) if 0 < v < threshold]
+    if not small and not linked_columns:
+        # Nothing below the threshold anywhere: nothing to hide, nothing to protect.
+        status, hidden_groups, result = {}, set(), None
+    else:
+        counts = cells[["group", "col", "n"]].copy()
+        if linked_columns:
+            counts["force"] = counts["col"].isin(linked_columns)
+        result = suppress(
+            counts,
+            row="group",
+            col="col",
+            n="n",
+            threshold=threshold,
+            publish_row_totals=additive_rows,
+            publish_col_totals=not single_row,
+            publish_grand_total=additive_rows,
+            force="force" if linked_columns else None,
         )
-    }
-    hidden_groups = set()
-    if result.row_totals is not None:
-        hidden_groups = {
-            g for g, h in zip(result.row_totals["group"], result.row_totals["suppressed"], strict=True) if h
-        }
+        # Counts and rates of suppressed cells go, and every figure of a group whose size is
+        # hidden (a share reveals its denominator). Tables are small: plain Python from here.
+        status = {
+            (g, c): (bool(hidden), str(why))
+            for g, c, hidden, why in zip(
+                result.cells["group"], result.cells["col"], result.cells["suppressed"], result.cells["reason"],
+                strict=True,
+            )
+        }  # fmt: skip
+        hidden_groups = set()
+        if result.row_totals is not None:
+            hidden_groups = {
+                g for g, h in zip(result.row_totals["group"], result.row_totals["suppressed"], strict=True) if h
+            }
     published = []
-    for record in cells.to_dict("records"):
-        cell_hidden, why = status.get((record["group"], record["col"]), (True, "primary"))
+    for record in records:
+        cell_hidden, why = status.get((record["group"], record["col"]), (False, "")) if result is None else status.get(
+            (record["group"], record["col"]), (True, "primary")
+        )
         group_hidden = record["group"] in hidden_groups
         if not additive_rows and "n_group" in record and (record.get("n_group") or 0) < threshold:
             # Group sizes of tables that do not add up are published beside each cell:
@@ -276,17 +325,32 @@ def _publish(
         out["suppressed"] = cell_hidden or group_hidden
         out["reason"] = why if cell_hidden else ("group" if group_hidden else "")
         published.append(out)
-    margins = {
-        "rows": _margin_records(result.row_totals, "group"),
-        "cols": _margin_records(result.col_totals, "col"),
-        "total": _margin_record(result.grand_total),
-    }
-    return {
-        "threshold": threshold,
-        "cells": published,
-        "margins": margins,
-        "suppressed": {"primary": int(result.n_primary), "secondary": int(result.n_secondary)},
-    }
+    if result is None:
+        margins = {
+            "rows": [{"group": g, "n": n, "suppressed": False} for g, n in row_sums.items()] if additive_rows else [],
+            "cols": [{"col": c, "n": n, "suppressed": False} for c, n in col_sums.items()] if not single_row else [],
+            "total": {"n": sum(row_sums.values()), "suppressed": False} if additive_rows else None,
+        }
+        suppressed = {"primary": 0, "secondary": 0}
+    else:
+        margins = {
+            "rows": _margin_records(result.row_totals, "group"),
+            "cols": _margin_records(result.col_totals, "col"),
+            "total": _margin_record(result.grand_total),
+        }
+        suppressed = {"primary": int(result.n_primary), "secondary": int(result.n_secondary)}
+    return {"threshold": threshold, "cells": published, "margins": margins, "suppressed": suppressed}
+
+
+def _sums(records: list[dict[str, Any]]) -> tuple[dict[Any, int], dict[Any, int]]:
+    """Respondents per row (group) and per column of a table's cells."""
+    rows: dict[Any, int] = {}
+    cols: dict[Any, int] = {}
+    for record in records:
+        n = int(record["n"])
+        rows[record["group"]] = rows.get(record["group"], 0) + n
+        cols[record["col"]] = cols.get(record["col"], 0) + n
+    return rows, cols
 
 
 def _margin_records(frame: pd.DataFrame | None, key: str) -> list[dict[str, Any]]:
@@ -321,41 +385,48 @@ def _labels(indicator: Indicator, columns: dict[str, dict[str, Any]]) -> dict[st
 
 
 def tables(
-    frame: pd.DataFrame,
+    stats: pd.DataFrame,
     indicators: list[Indicator],
     groupings: list[Breakdown],
     *,
     weighting: str,
-    weight: str | None,
+    factors: dict[str, float] | None,
     thresholds: dict[str, int],
     meta: dict[str, Any],
     columns: dict[str, dict[str, Any]] | None = None,
-    progress: Callable[[float], None] | None = None,
 ) -> list[Table]:
-    """Every (indicator, breakdown) table for one weighting, suppressed per audience."""
+    """Every (indicator, breakdown) table for one weighting (factors per cell; None: unweighted),
+    suppressed per audience. All tables are estimated in one pass over their statistics."""
     out: list[Table] = []
-    # Scores arrive as answer codes ("1".."5"): numbers once, not once per table.
-    scores = {c: pd.to_numeric(frame[c], errors="coerce") for i in indicators if i.kind == "mean" for c in i.columns}
-    if scores:
-        frame = frame.assign(**scores)
-    total = max(1, len(indicators) * len(groupings))
-    done = 0
+    wanted = {i.code for i in indicators}
+    by_code = {i.code: i for i in indicators}
+    breakdown_of = {b.code: b for b in groupings}
+    respondents = stats[stats["indicator"] == RESPONDENTS]
+    f = _factors(respondents, factors)
+    n = respondents["n"].to_numpy(dtype=float)
+    table_n = int(n[f > 0].sum())
+    n_eff = float((f * n).sum() ** 2 / (f * f * n).sum()) if factors is not None and (f * f * n).sum() > 0 else None
+    part = stats[stats["indicator"].isin(wanted) & stats["breakdown"].isin(breakdown_of)]
+    if part.empty:
+        return out
+    part = _collapse_small_groups(part, max(thresholds.values()))
+    means_of = {(i.code, b.code) for i in indicators if i.kind == "mean" for b in groupings}
+    estimates = estimate_many(part, ["indicator", "breakdown"], means_of, factors)
+    if factors is not None:
+        estimates = estimates[estimates["n_group"].fillna(estimates["n"]) > 0]
+    pieces = dict(iter(estimates.groupby(["indicator", "breakdown"], sort=False)))
     for indicator in indicators:
+        order = _col_order(indicator, columns or {})
+        drop = ["indicator", "breakdown"] + (["se", "rank"] if indicator.kind != "mean" else ["n_group"])
         # The whole-sample table first: its suppressed columns are suppressed in every
         # breakdown too (their column sums would give them away).
         overall_hidden: dict[str, set[str]] = {}
         for breakdown in groupings:
-            needed = [breakdown.column, *indicator.columns, *([weight] if weight else [])]
-            grouped = frame[needed]
-            if breakdown.code != ALL:
-                # Everyone is in some group (those without an answer too), so a breakdown's
-                # column sums equal the whole-sample table and reveal nothing by difference.
-                grouped = grouped.assign(**{breakdown.column: grouped[breakdown.column].fillna(MISSING_GROUP)})
-                # Groups too small for the strictest audience are shown together as 'other'
-                # (one set of groups for every audience; each then suppresses at its threshold).
-                groups = _collapse_small_groups(grouped[breakdown.column], max(thresholds.values()))
-                grouped = grouped.assign(**{breakdown.column: groups})
-            cells = _estimate(indicator, grouped, breakdown.column, weight)
+            cells = pieces.get((indicator.code, breakdown.code))
+            if cells is None or cells.empty:
+                continue
+            records = _ordered(cells.drop(columns=drop).to_dict("records"), order)
+            cells = pd.DataFrame.from_records(records) if records else cells
             published = {}
             for audience, threshold in thresholds.items():
                 result = _publish(
@@ -364,26 +435,45 @@ def tables(
                     threshold,
                     single_row=breakdown.code == ALL,
                     linked_columns=overall_hidden.get(audience, set()) if breakdown.code != ALL else set(),
+                    records=records,
                 )
                 if breakdown.code == ALL:
                     overall_hidden[audience] = {c["col"] for c in result["cells"] if c["suppressed"]}
                 published[audience] = result
-            n = int(len(grouped))
             table_meta = {
                 **meta,
                 **_labels(indicator, columns or {}),
-                "n": n,
+                "n": table_n,
                 "groups": sorted(str(g) for g in cells["group"].dropna().unique()),
                 "columns": list(dict.fromkeys(str(c) for c in cells["col"])),
             }
-            if weight:
-                weights = grouped[weight].to_numpy(dtype="float64")
-                n_eff = float(weights.sum() ** 2 / (weights**2).sum()) if len(weights) else 0.0
+            if n_eff is not None:
                 table_meta["n_eff"] = round(n_eff, 1)
-                table_meta["deff"] = round(n / n_eff, 3) if n_eff else None
-            cleaned = [{key: _clean(value) for key, value in record.items()} for record in cells.to_dict("records")]
-            out.append(Table(indicator, breakdown, weighting, cleaned, published, table_meta))
-            done += 1
-            if progress:
-                progress(done / total)
+                table_meta["deff"] = round(table_n / n_eff, 3) if n_eff else None
+            cleaned = [{key: _clean(value) for key, value in record.items()} for record in records]
+            out.append(Table(by_code[indicator.code], breakdown_of[breakdown.code], weighting, cleaned, published,
+                             table_meta))  # fmt: skip
     return out
+
+
+def _factors(stats: pd.DataFrame, factors: dict[str, float] | None) -> np.ndarray:
+    if factors is None:
+        return np.ones(len(stats))
+    return stats["cell"].map(factors).fillna(0.0).to_numpy(dtype=float)
+
+
+def _ordered(records: list[dict[str, Any]], col_order: list[str]) -> list[dict[str, Any]]:
+    """Groups sorted (special groups last), columns in the questionnaire's order."""
+    rank = {name: i for i, name in enumerate(col_order)}
+
+    def key(record: dict[str, Any]) -> tuple:
+        group, col = str(record["group"]), record["col"]
+        return (group.startswith("_"), group, rank.get(col, len(rank)), str(col))
+
+    return sorted(records, key=key)
+
+
+def _col_order(indicator: Indicator, columns: dict[str, dict[str, Any]]) -> list[str]:
+    if indicator.kind == "distribution":
+        return list((columns.get(indicator.columns[0]) or {}).get("value_labels") or {})
+    return list(indicator.columns)

@@ -5,16 +5,18 @@ A margin spec (one item of ``WaveAnalysis.margins``)::
     {"field": "country_residence", "scheme": "destination-4",
      "indicator": "OE_5T8", "time_period": "2019", "other": "OTHER"}
 
-The series' values by counterpart country (latest vintage, other dimensions at their
-total) are summed into the scheme's groups; ``_O`` (all others not listed) and the
-respondents' countries that the scheme does not list go to the ``other`` group. The
-report says what the official series lacks: a country that respondents name, that the
-scheme places in a group, but for which the series has no value that period (the USA
-in the 2019 UIS extract) is named with its respondents, never read as zero.
+Each respondent's answer to the field is placed in a group of the scheme; countries the
+scheme does not list (and the series' ``_O``, all others) go to the ``other`` group. The
+series' values by counterpart country (latest vintage, other dimensions at their total)
+are summed into the same groups. The report says what the official series lacks: a
+country that respondents name, that the scheme places in a group, but for which the series
+has no value that period (the USA in the 2019 UIS extract) is named with its respondents,
+never read as zero.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,73 +26,80 @@ from analytics.compute.weighting import MarginError
 
 
 @dataclass
+class MarginPlan:
+    field: str
+    scheme: str
+    indicator: str
+    time_period: str
+    other: str | None
+    mapping: dict[str, str]
+
+    def group_of(self) -> Callable[[Any], Any]:
+        mapping, other = self.mapping, self.other
+
+        def place(value: Any) -> Any:
+            if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+                return None
+            return mapping.get(value, other)
+
+        return place
+
+
+@dataclass
 class MarginBuild:
     field: str
-    column: str  # the frame column holding each respondent's group
     targets: dict[str, float]
     source: dict[str, Any]
     notes: list[str] = field(default_factory=list)
-    groups: pd.Series | None = None
 
 
-def build_margin(
-    spec: dict[str, Any],
-    frame: pd.DataFrame,
-    observations: pd.DataFrame,
-    mapping: dict[str, str],
-) -> MarginBuild:
-    """Targets for one margin; `observations` has counterpart_area, obs_value, unit_mult and source columns."""
-    name = spec.get("field", "")
-    if name not in frame:
-        raise MarginError(f"The margin's field '{name}' is not among the wave's answers.")
-    other = spec.get("other")
-    period = spec.get("time_period", "")
-    indicator = spec.get("indicator", "")
+def margin_plan(spec: dict[str, Any], mapping: dict[str, str]) -> MarginPlan:
+    for key in ("field", "scheme", "indicator", "time_period"):
+        if not spec.get(key):
+            raise MarginError(f"A margin needs '{key}': {spec}")
+    if not mapping:
+        raise MarginError(f"The country-group scheme '{spec['scheme']}' does not exist or is empty.")
+    return MarginPlan(spec["field"], spec["scheme"], spec["indicator"], str(spec["time_period"]), spec.get("other"),
+                      mapping)  # fmt: skip
+
+
+def build_margin(plan: MarginPlan, answers: pd.Series, observations: pd.DataFrame) -> MarginBuild:
+    """Targets for one margin. `answers`: respondents per answer value of the field (value -> count);
+    `observations` has counterpart_area, obs_value, unit_mult and source columns."""
+    name, other, period, indicator = plan.field, plan.other, plan.time_period, plan.indicator
     if observations.empty:
         raise MarginError(f"No official values of {indicator} for {period}: the margin on '{name}' cannot be built.")
     rows = observations[observations["counterpart_area"] != "_T"]
     values = rows["obs_value"].astype("float64") * (10.0 ** rows["unit_mult"].astype("float64"))
     areas = rows["counterpart_area"]
-    # Countries the scheme does not list (and `_O`, all others) belong to the 'other' group.
-    grouped_areas = areas.map(lambda code: mapping.get(code) or other)
+    grouped_areas = areas.map(lambda code: plan.mapping.get(code) or other)
     unplaced = sorted(set(areas[grouped_areas.isna()]))
     if unplaced:
         raise MarginError(
-            f"{indicator} {period}: the scheme '{spec.get('scheme')}' places no group for "
+            f"{indicator} {period}: the scheme '{plan.scheme}' places no group for "
             + ", ".join(unplaced)
             + " and the margin names no 'other' group"
         )
     targets = values.groupby(grouped_areas.to_numpy()).sum().to_dict()
-
-    answers = frame[name].astype("string")
-    groups = answers.map(lambda code: mapping.get(code, other) if pd.notna(code) else None)
-    notes: list[str] = []
-    lost = answers[groups.isna() & answers.notna()]
-    if len(lost):
+    lost = sorted(str(value) for value in answers.index if plan.mapping.get(value, other) is None)
+    if lost:
         raise MarginError(
-            f"Respondents in {', '.join(sorted(set(lost)))} belong to no group of '{spec.get('scheme')}' "
-            "and the margin names no 'other' group."
+            f"Respondents in {', '.join(lost)} belong to no group of '{plan.scheme}' and the margin names no 'other' group."
         )
     listed = set(areas)
-    named = answers.dropna().value_counts()
-    for code, count in named.items():
-        group = mapping.get(code)
-        if group is not None and code not in listed:
+    notes: list[str] = []
+    for code, count in answers.sort_values(ascending=False).items():
+        group = plan.mapping.get(code)
+        if group is not None and code not in listed and count > 0:
             notes.append(
                 f"{code}: {int(count)} respondents; {indicator} has no value for it in {period} "
                 f"(not treated as zero: the target of group {group} lacks it)."
             )
-    missing_answers = int(answers.isna().sum())
-    if missing_answers:
-        notes.append(
-            f"{missing_answers} respondents did not answer '{name}': they are left out of the weighted figures."
-        )
     source = {
         "indicator": indicator,
         "time_period": period,
-        "scheme": spec.get("scheme"),
+        "scheme": plan.scheme,
         "sources": sorted(set(observations.get("source", pd.Series(dtype=str)).dropna().astype(str)))[:3],
         "vintages": sorted(set(observations.get("vintage_label", pd.Series(dtype=str)).dropna().astype(str)))[:3],
     }
-    column = f"_margin_{name}"
-    return MarginBuild(name, column, {str(k): float(v) for k, v in targets.items()}, source, notes, groups)
+    return MarginBuild(name, {str(k): float(v) for k, v in targets.items()}, source, notes)

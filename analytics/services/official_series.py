@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from analytics.charts import Figure, official_figure
 from analytics.official.groups import country_group_map, group_labels
@@ -17,7 +18,7 @@ from analytics.official.selectors import observations_frame
 from surveys.countries import country_choices
 
 YEAR = re.compile(r"^\d{4}$")
-BNS_CAVEAT = (
+BNS_CAVEAT = gettext_lazy(
     "The Bureau of National Statistics counts only people who deregister for permanent residence "
     "abroad; emigration is widely held to be undercounted."
 )
@@ -82,7 +83,7 @@ def official_figures(language: str) -> list[Figure]:
             "official-years",
             _("Migration for permanent residence by year: departures, arrivals, net"),
             series,
-            caveats=[_(BNS_CAVEAT)],
+            caveats=[str(BNS_CAVEAT)],
             unit=_("persons"),
         )
     )
@@ -97,7 +98,7 @@ def official_figures(language: str) -> list[Figure]:
             _("Departures aged 15+ by level of education, %(period)s") % {"period": period or "—"},
             _series_by_vintage(education, "education", _("Departures"), _education_label),
             horizontal=True,
-            caveats=[_(BNS_CAVEAT), _("Total 15+ is the denominator of each share.")],
+            caveats=[str(BNS_CAVEAT), _("Total 15+ is the denominator of each share.")],
         )
     )
 
@@ -112,7 +113,7 @@ def official_figures(language: str) -> list[Figure]:
             _series_by_vintage(specialty, "specialty", _("Departures")),
             horizontal=True,
             caveats=[
-                _(BNS_CAVEAT),
+                str(BNS_CAVEAT),
                 _("Specialties are counted for people with higher or secondary vocational education."),
             ],
         )
@@ -181,7 +182,7 @@ def _destinations(language: str) -> Figure:
         for tier, part in parts.sort_values("obs_value", ascending=False).groupby("tier", sort=False):
             label = _("HDI: %(tier)s") % {"tier": tier_names.get(tier, tier)}
             series.append({"label": label, "points": _points(part, "counterpart_area", lambda c: names.get(c, c))})
-    caveats = [_(BNS_CAVEAT)]
+    caveats = [str(BNS_CAVEAT)]
     if not total.empty and not parts.empty:
         listed = float(parts["obs_value"].sum())
         whole = float(total["obs_value"].iloc[0])
