@@ -302,7 +302,9 @@ def estimate_many(
         n_eff = W**2 / sums["f2n"].to_numpy()
         deff = n_group / n_eff
         low, high = wilson_interval(mean, n_eff, level)
-        spread = np.maximum(sums["f2s2"].to_numpy() - 2 * mean * sums["f2s1"].to_numpy() + mean**2 * sums["f2n"].to_numpy(), 0)
+        spread = np.maximum(
+            sums["f2s2"].to_numpy() - 2 * mean * sums["f2s1"].to_numpy() + mean**2 * sums["f2n"].to_numpy(), 0
+        )
         se = np.where(n_group > 1, np.sqrt(n_group / np.where(n_group > 1, n_group - 1, 1) * spread) / W, np.nan)
         t = np.where(n_eff > 1, scipy_stats.t.ppf(0.5 + level / 2, np.where(n_eff > 1, n_eff - 1, 1)), np.nan)
     out = sums[keys].copy()

@@ -159,11 +159,7 @@ def _run(job: AggregationJob) -> None:
     spec = frames.frame_spec(wave)
     signature = _stats_signature(spec, schemes, margin_plans, plan)
     previous = _previous_build(job)
-    usable = bool(
-        previous
-        and previous.report.get("stats_signature") == signature
-        and _stats_path(previous).is_file()
-    )
+    usable = bool(previous and previous.report.get("stats_signature") == signature and _stats_path(previous).is_file())
     build = frames.build_frame(
         wave,
         job.pk,
@@ -237,8 +233,12 @@ def _run(job: AggregationJob) -> None:
         tables_written=written,
         tables_unchanged=unchanged,
         report={
-            "frame": {"mode": build.mode, "rows": build.total_rows, "read": len(build.rows),
-                      "parts": frames.frame_parts(build.relative)},  # fmt: skip
+            "frame": {
+                "mode": build.mode,
+                "rows": build.total_rows,
+                "read": len(build.rows),
+                "parts": frames.frame_parts(build.relative),
+            },  # fmt: skip
             "stats_signature": signature,
             "skipped_indicators": missing,
             "weighting": _weighting_summary(weighting) if weighting else {},
@@ -253,10 +253,16 @@ def _stats_path(job: AggregationJob, relative: str | None = None) -> Path:
 
 def _breakdown_schemes() -> dict[str, tuple[dict[str, str], dict[str, str], dict[str, str]]]:
     schemes = {}
-    for scheme in CountryGroupScheme.objects.filter(slug__in=BREAKDOWN_SCHEMES, programme__isnull=True).order_by("slug"):
+    for scheme in CountryGroupScheme.objects.filter(slug__in=BREAKDOWN_SCHEMES, programme__isnull=True).order_by(
+        "slug"
+    ):
         mapping = country_group_map(scheme.slug)
         if mapping:
-            schemes[scheme.slug] = (mapping, group_labels(scheme.slug), {lang: scheme.name for lang in ("kk", "ru", "en")})
+            schemes[scheme.slug] = (
+                mapping,
+                group_labels(scheme.slug),
+                {lang: scheme.name for lang in ("kk", "ru", "en")},
+            )
     return schemes
 
 
@@ -388,8 +394,13 @@ def _weighting_summary(weighting: dict[str, Any]) -> dict[str, Any]:
         "trimmed": int(result.trimmed),
         "left_out": weighting["left_out"],
         "margins": [
-            {"field": margin.field, "source": margin.source, "notes": margin.notes, "targets": margin.targets,
-             "group_labels": group_labels(margin.source.get("scheme") or "")}  # fmt: skip
+            {
+                "field": margin.field,
+                "source": margin.source,
+                "notes": margin.notes,
+                "targets": margin.targets,
+                "group_labels": group_labels(margin.source.get("scheme") or ""),
+            }  # fmt: skip
             for margin in weighting["margins"]
         ],
     }
@@ -441,8 +452,13 @@ def _composition_tables(
                 "label": (columns.get(margin.field) or {}).get("label") or {"en": margin.field},
                 "cells": cells,
                 "published": published,
-                "meta": {**meta, "n": int(result.n), "source_official": margin.source, "notes": margin.notes,
-                         "weighting": _weighting_summary(weighting)},  # fmt: skip
+                "meta": {
+                    **meta,
+                    "n": int(result.n),
+                    "source_official": margin.source,
+                    "notes": margin.notes,
+                    "weighting": _weighting_summary(weighting),
+                },  # fmt: skip
             }
         )
     return out

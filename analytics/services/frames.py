@@ -240,7 +240,9 @@ def _typed(raw: pd.DataFrame, spec: FrameSpec) -> pd.DataFrame:
                 column = np.where(answered, chosen[np.where(answered, codes, len(lists))].astype("float64"), np.nan)
                 out[f"{item.name}__{choice}"] = column
         elif item.is_numeric:
-            out[item.name] = values if values.dtype == "float64" else pd.to_numeric(values, errors="coerce").astype("float64")
+            out[item.name] = (
+                values if values.dtype == "float64" else pd.to_numeric(values, errors="coerce").astype("float64")
+            )
         else:
             out[item.name] = values if isinstance(values.dtype, pd.CategoricalDtype) else values.astype("category")
     frame = pd.DataFrame(out, index=raw.index)
@@ -344,7 +346,12 @@ def build_frame(
     """Read the wave's responses: only those changed since the previous build when it is still
     valid (same columns, nothing removed, not too many parts), else all of them into a new folder."""
     spec = spec or frame_spec(wave)
-    if incremental and frame_exists(previous_dir) and previous_watermark is not None and frame_parts(previous_dir) < MAX_PARTS:
+    if (
+        incremental
+        and frame_exists(previous_dir)
+        and previous_watermark is not None
+        and frame_parts(previous_dir) < MAX_PARTS
+    ):
         signature = (pq.read_schema(_parts(previous_dir)[-1]).metadata or {}).get(b"kelu.signature", b"").decode()
         if signature == spec.signature:
             delta = read_rows(wave, spec, since=previous_watermark - watermark_overlap())
@@ -353,7 +360,11 @@ def build_frame(
             count, id_sum = _totals(wave)
             new_ids = delta.loc[~again, "response_id"]
             if len(known) + len(new_ids) == count and int(known.sum()) + int(new_ids.sum()) == id_sum:
-                removed = read_frame(previous_dir, ids=delta.loc[again, "response_id"].to_numpy())[0] if again.any() else delta.iloc[:0]
+                removed = (
+                    read_frame(previous_dir, ids=delta.loc[again, "response_id"].to_numpy())[0]
+                    if again.any()
+                    else delta.iloc[:0]
+                )
                 if len(delta):
                     write_part(delta, spec, previous_dir, job_id)
                 watermark = _max_updated(delta, previous_watermark)

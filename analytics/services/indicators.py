@@ -301,8 +301,10 @@ def _publish(
             }
     published = []
     for record in records:
-        cell_hidden, why = status.get((record["group"], record["col"]), (False, "")) if result is None else status.get(
-            (record["group"], record["col"]), (True, "primary")
+        cell_hidden, why = (
+            status.get((record["group"], record["col"]), (False, ""))
+            if result is None
+            else status.get((record["group"], record["col"]), (True, "primary"))
         )
         group_hidden = record["group"] in hidden_groups
         if not additive_rows and "n_group" in record and (record.get("n_group") or 0) < threshold:

@@ -76,7 +76,10 @@ def test_means_equal_the_row_level_estimate(frame, weighted):
 def test_statistics_add_up_and_take_away(frame):
     data, cell, _factors = frame
     whole = _stats(data, cell, "mean", ["score1"])
-    first, second = _stats(data[:1500], cell[:1500], "mean", ["score1"]), _stats(data[1500:], cell[1500:], "mean", ["score1"])
+    first, second = (
+        _stats(data[:1500], cell[:1500], "mean", ["score1"]),
+        _stats(data[1500:], cell[1500:], "mean", ["score1"]),
+    )
     pd.testing.assert_frame_equal(add_stats((first, 1), (second, 1)), add_stats((whole, 1)), check_dtype=False)
     pd.testing.assert_frame_equal(add_stats((whole, 1), (second, -1)), add_stats((first, 1)), check_dtype=False)
 
