@@ -10,6 +10,7 @@ when its content changed.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -49,6 +50,13 @@ class WaveAnalysis(models.Model):
 
     def __str__(self) -> str:
         return f"{self.wave}"
+
+    def clean(self) -> None:
+        from analytics.services.plans import plan_problems
+
+        problems = plan_problems(self)
+        if problems:
+            raise ValidationError(problems)
 
 
 class AggregationJob(Job):

@@ -317,22 +317,40 @@ def _rows_stats(rows: pd.DataFrame, columns, schemes, margin_plans: list[MarginP
 
 
 def _cells(rows: pd.DataFrame, margin_plans: list[MarginPlan]) -> tuple[np.ndarray, list[str]]:
-    """Each row's weighting cell (its groups on every margin joined; -1 when one is unanswered)."""
+    """Each row's weighting cell (its groups on every margin joined; -1 when one is unanswered).
+    Worked out on codes: each answer's group is looked up once per distinct answer."""
     if not margin_plans or rows.empty:
         return np.full(len(rows), -1 if margin_plans else 0, dtype=np.int64), ([] if margin_plans else [""])
-    placed = []
+    combined = np.zeros(len(rows), dtype=np.int64)
+    missing = np.zeros(len(rows), dtype=bool)
+    levels: list[list[str]] = []
     for margin in margin_plans:
         values = rows[margin.field] if margin.field in rows else pd.Series(None, index=rows.index, dtype=object)
-        mapped = values.astype(object).map(margin.mapping)
-        if margin.other:
-            mapped = mapped.where(mapped.notna() | values.isna(), margin.other)
-        placed.append(mapped.astype(object))
-    joined = placed[0].astype(str)
-    for part in placed[1:]:
-        joined = joined + CELL_SEPARATOR + part.astype(str)
-    missing = pd.concat(placed, axis=1).isna().any(axis=1).to_numpy()
-    codes, labels = pd.factorize(joined.where(~missing, None), sort=True, use_na_sentinel=True)
-    return codes.astype(np.int64), [str(label) for label in labels]
+        codes, answers = pd.factorize(values, use_na_sentinel=True)
+        groups = [margin.mapping.get(a, margin.other) for a in answers]
+        names = sorted({g for g in groups if g is not None})
+        lookup = np.asarray([names.index(g) if g is not None else -1 for g in groups] + [-1], dtype=np.int64)
+        group_codes = lookup[np.where(codes >= 0, codes, len(groups))]
+        missing |= group_codes < 0
+        combined = combined * max(len(names), 1) + np.maximum(group_codes, 0)
+        levels.append(names)
+    combined = np.where(missing, -1, combined)
+    present, cells = np.unique(combined[combined >= 0], return_inverse=False), None
+    labels = []
+    for code in present:
+        parts, rest = [], int(code)
+        for names in reversed(levels):
+            width = max(len(names), 1)
+            parts.append(names[rest % width] if names else "")
+            rest //= width
+        labels.append(CELL_SEPARATOR.join(reversed(parts)))
+    cells = np.full(len(rows), -1, dtype=np.int64)
+    cells[combined >= 0] = np.searchsorted(present, combined[combined >= 0])
+    order = np.argsort(labels, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    cells = np.where(cells >= 0, rank[np.maximum(cells, 0)], -1)
+    return cells.astype(np.int64), [labels[i] for i in order]
 
 
 # --------------------------------------------------------------------------- weighting

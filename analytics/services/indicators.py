@@ -138,19 +138,19 @@ def breakdowns(
     (country -> group code, group code -> label, scheme label per language)."""
     out = {}
     found = [Breakdown(ALL, "_by_all", {lang: ALL for lang in LANGUAGES})]
-    out["_by_all"] = pd.Series(ALL, index=frame.index, dtype="string")
+    out["_by_all"] = pd.Categorical.from_codes(np.zeros(len(frame), dtype=np.int8), categories=[ALL])
     if "country_residence" in frame:
         countries = frame["country_residence"]
         for slug, (mapping, group_labels, label) in country_schemes.items():
             column = f"_by_{slug}"
-            out[column] = countries.map(mapping).astype("string")
+            out[column] = _as_category(countries).map(mapping, na_action="ignore")
             found.append(
                 Breakdown(f"country:{slug}", column, label, {code: {"en": text} for code, text in group_labels.items()})
             )
     for name in ("field_of_study", "programme", "sex"):
         meta = columns.get(name)
         if meta and meta["kind"] == "category":
-            out[f"_by_{name}"] = frame[name].astype("string")
+            out[f"_by_{name}"] = _as_category(frame[name])
             found.append(Breakdown(name, f"_by_{name}", meta["label"], meta.get("value_labels") or {}))
     if "departure_year" in frame:
         out["_by_cohort"] = five_year_band(frame["departure_year"])
@@ -165,8 +165,27 @@ def breakdowns(
         found.append(Breakdown("age_band", "_by_age_band", {lang: AGE_BAND for lang in LANGUAGES}))
     # Everyone is in some group (those without an answer too), so a breakdown's column
     # sums equal the whole-sample table and reveal nothing by difference.
-    filled = {name: values.astype(object).where(values.notna(), MISSING_GROUP) for name, values in out.items()}
+    filled = {name: _filled(values) for name, values in out.items()}
     return frame.assign(**filled), found
+
+
+def _as_category(values) -> pd.Series:
+    values = pd.Series(values) if not isinstance(values, pd.Series) else values
+    return values if isinstance(values.dtype, pd.CategoricalDtype) else values.astype("category")
+
+
+def _filled(values) -> pd.Categorical:
+    """A grouping as categories, with those who have no value in a group of their own (cheap on
+    a million rows: only the categories are touched, not each row)."""
+    values = _as_category(values).astype("category")
+    categories = [str(c) for c in values.cat.categories]
+    codes = values.cat.codes.to_numpy()
+    if (codes < 0).any():
+        codes = np.where(codes < 0, len(categories), codes)
+        categories = [*categories, MISSING_GROUP]
+    if len(set(categories)) != len(categories):  # categories that map to the same group
+        return pd.Categorical(np.asarray(categories, dtype=object)[codes])
+    return pd.Categorical.from_codes(codes, categories=categories)
 
 
 # --------------------------------------------------------------------------- tables
