@@ -306,12 +306,34 @@ def frame_exists(relative: str) -> bool:
 
 
 def read_frame(relative: str, ids: np.ndarray | None = None) -> tuple[pd.DataFrame, dict[str, Any], str]:
-    """The frame (the latest row of each response; only `ids` if given), its column metadata and signature."""
+    """The frame (the latest row of each response; only `ids` if given), its column metadata and signature.
+
+    With `ids`, only the row groups whose id range holds one of them are read."""
     parts = _parts(relative)
+    wanted = np.unique(np.asarray(ids, dtype=np.int64)) if ids is not None else None
     tables = []
     for part in parts:
-        table = pq.read_table(part, filters=[("response_id", "in", list(map(int, ids)))] if ids is not None else None)
-        tables.append(table)
+        if wanted is None:
+            tables.append(pq.read_table(part))
+            continue
+        handle = pq.ParquetFile(part)
+        column = handle.schema_arrow.get_field_index("response_id")
+        groups = []
+        for index in range(handle.metadata.num_row_groups):
+            statistics = handle.metadata.row_group(index).column(column).statistics
+            if statistics is None or not statistics.has_min_max:
+                groups.append(index)
+                continue
+            low, high = (
+                np.searchsorted(wanted, [statistics.min, statistics.max], side="left")[0],
+                np.searchsorted(wanted, statistics.max, side="right"),
+            )
+            if high > low:
+                groups.append(index)
+        if groups:
+            table = handle.read_row_groups(groups)
+            mask = np.isin(table.column("response_id").to_numpy(), wanted)
+            tables.append(table.filter(pa.array(mask)))
     metadata = pq.read_schema(parts[-1]).metadata or {}
     frame = pa.concat_tables(tables, promote_options="default").to_pandas() if tables else pd.DataFrame()
     if len(parts) > 1 and len(frame):
@@ -321,9 +343,19 @@ def read_frame(relative: str, ids: np.ndarray | None = None) -> tuple[pd.DataFra
 
 
 def frame_ids(relative: str) -> np.ndarray:
-    """The response ids in the frame (one column read from each part)."""
+    """The response ids in the frame, sorted (kept beside the parts; read from them if missing)."""
+    stored = Path(settings.MEDIA_ROOT) / relative / "ids.npy"
+    if stored.is_file():
+        return np.load(stored)
     ids = [pq.read_table(part, columns=["response_id"]).column(0).to_numpy() for part in _parts(relative)]
     return np.unique(np.concatenate(ids)) if ids else np.zeros(0, dtype=np.int64)
+
+
+def _save_ids(relative: str, ids: np.ndarray) -> None:
+    stored = Path(settings.MEDIA_ROOT) / relative / "ids.npy"
+    partial = stored.with_name("ids.part.npy")
+    np.save(partial, ids)
+    partial.replace(stored)
 
 
 # --------------------------------------------------------------------------- building
@@ -375,7 +407,12 @@ def build_frame(
         if signature == spec.signature:
             delta = read_rows(wave, spec, since=previous_watermark - watermark_overlap())
             known = frame_ids(previous_dir)
-            again = delta["response_id"].isin(known).to_numpy()
+            delta_ids = delta["response_id"].to_numpy(dtype=np.int64)
+            if len(known):
+                position = np.minimum(np.searchsorted(known, delta_ids), len(known) - 1)
+                again = known[position] == delta_ids
+            else:
+                again = np.zeros(len(delta_ids), dtype=bool)
             count, id_sum = _totals(wave)
             new_ids = delta.loc[~again, "response_id"]
             if len(known) + len(new_ids) == count and int(known.sum()) + int(new_ids.sum()) == id_sum:
@@ -386,11 +423,15 @@ def build_frame(
                 )
                 if len(delta):
                     write_part(delta, spec, previous_dir, job_id)
+                    merged = np.concatenate([known, new_ids.to_numpy(dtype=np.int64)])
+                    merged.sort(kind="stable")  # the new ids are not among the known ones
+                    _save_ids(previous_dir, merged)
                 watermark = _max_updated(delta, previous_watermark)
                 return FrameBuild(delta, removed, spec, "incremental", watermark, previous_dir, count)
     rows = read_rows(wave, spec)
     relative = frame_dir(wave, job_id)
     write_part(rows, spec, relative, job_id)
+    _save_ids(relative, np.unique(rows["response_id"].to_numpy(dtype=np.int64)))
     return FrameBuild(rows, rows.iloc[:0], spec, "full", _max_updated(rows, None), relative, len(rows))
 
 

@@ -200,7 +200,12 @@ class Response(models.Model):
             # that two concurrent requests could both pass.
             models.UniqueConstraint(fields=["survey", "instance_id"], name="response_unique_instance_per_survey"),
         ]
-        indexes = [models.Index(fields=["respondent", "-created_at"], name="response_by_respondent")]
+        indexes = [
+            models.Index(fields=["respondent", "-created_at"], name="response_by_respondent"),
+            # A wave's responses changed since a time (incremental analysis frames), and its
+            # complete responses counted without reading the rows (PostgreSQL covering index).
+            models.Index(fields=["wave", "updated_at"], include=["status", "id"], name="response_wave_changes"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.survey.slug} {self.instance_id}"
