@@ -49,6 +49,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/invitations.py
 	$(BIN)/python bench/matching.py
 	$(BIN)/python bench/matching_db.py
+	$(BIN)/python bench/analytics.py
 
 messages: $(VENV)/.installed-dev
 	DEBUG=1 $(BIN)/python manage.py makemessages -l kk -l ru --no-obsolete --ignore=.venv --ignore=tests --ignore=bench

@@ -61,3 +61,18 @@ def test_the_database_matching_benchmark_runs_and_prints_its_table():
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "total: matching_run" in result.stdout and "proposals written" in result.stdout, result.stdout
+
+
+@pytest.mark.postgres
+def test_the_analytics_benchmark_runs_and_prints_its_table():
+    database = settings.DATABASE_URL.rsplit("/", 1)[0] + "/kelu_bench_analytics_smoke"
+    result = subprocess.run(
+        [sys.executable, "bench/analytics.py", "--database", database, "--responses", "3000", "--new", "300"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "baseline" in result.stdout and "incremental" in result.stdout
+    assert "frame incremental" in result.stdout and "tables written 0" in result.stdout, result.stdout
