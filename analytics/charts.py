@@ -249,7 +249,7 @@ def composition_figure(table: dict[str, Any], language: str, group_labels: dict[
     return Figure(
         id=fig_id,
         title=_("Sample composition against the official distribution: %(field)s")
-        % {"field": table["indicator"].split(":", 1)[-1]},
+        % {"field": _label(table["label"], language, table["indicator"].split(":", 1)[-1])},
         chart={"type": "bar", "labels": labels, "datasets": datasets, "percent": True},
         columns=[_("Group"), _("Respondents"), _("Sample, %"), _("Weighted, %"), _("Official, %")],
         rows=rows,
