@@ -251,6 +251,10 @@ def merge_stats(*parts: tuple[pd.DataFrame, int]) -> pd.DataFrame:
     frames = [frame.assign(n=frame["n"] * sign, s1=frame["s1"] * sign, s2=frame["s2"] * sign) for frame, sign in parts
               if len(frame)]  # fmt: skip
     keys = ["indicator", "breakdown", "cell", "group", "col"]
+    if not frames:
+        return pd.DataFrame({name: pd.Series(dtype=object) for name in keys}).assign(
+            n=pd.Series(dtype=np.int64), s1=pd.Series(dtype=float), s2=pd.Series(dtype=float)
+        )
     total = pd.concat(frames, ignore_index=True).groupby(keys, sort=True, as_index=False)[["n", "s1", "s2"]].sum()
     total = total[total["n"] != 0].reset_index(drop=True)
     total["n"] = total["n"].astype(np.int64)

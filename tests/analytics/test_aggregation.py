@@ -205,3 +205,11 @@ def test_an_expired_lease_lets_another_worker_take_the_job_over(graduate_version
         assert AggregationJob.sweep() == [job.pk]  # re-enqueued (runs in-process here)
     job.refresh_from_db()
     assert job.status == AggregationJob.Status.COMPLETE and job.attempts == 2
+
+
+def test_a_wave_without_answers_has_no_tables_and_its_job_completes(graduate_version, official):
+    wave = wave_with_answers(graduate_version, "empty", 0)
+    job = run(wave)
+    assert job.frame_rows == 0 and not IndicatorTable.objects.filter(wave=wave).exists()
+    add_answers(wave, 12, seed=4)
+    assert run(wave).frame_rows == 12
