@@ -57,7 +57,7 @@ class ObservationsInput(serializers.Serializer):
     time_period = serializers.CharField(required=False, allow_blank=True)
     flow = serializers.CharField(required=False, allow_blank=True)
     dataset = serializers.CharField(required=False, allow_blank=True)
-    vintage = serializers.IntegerField(required=False, min_value=1)
+    vintage = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
     all_vintages = serializers.BooleanField(required=False, default=False)
 
 

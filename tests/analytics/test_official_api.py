@@ -110,3 +110,9 @@ def test_the_groups_page_uploads_a_grouping(client, designer, bolashak):
     )
     assert response.status_code == 200
     assert b"hosts" in response.content
+
+
+def test_a_vintage_id_out_of_range_is_a_bad_request_not_a_server_error(respondent):
+    response = client_for(respondent).get(reverse("official-api-observations"), {"vintage": str(10**27)})
+    assert response.status_code == 400
+    assert "vintage" in response.json()
