@@ -34,6 +34,19 @@ class Figure:
         return asdict(self)
 
 
+def note_text(note: Any) -> str:
+    """A weighting note in the reader's language (stored as data by the job)."""
+    if isinstance(note, dict) and note.get("kind") == "lacking":
+        return (
+            _(
+                "%(country)s: %(respondents)s respondents; %(indicator)s has no value for it in %(period)s "
+                "(not treated as zero: the target of group %(group)s lacks it)."
+            )
+            % note
+        )
+    return str(note)
+
+
 def _label(labels: dict[str, str] | None, language: str, fallback: str) -> str:
     """A label in the reader's language; the platform's own English words (the same in every
     language slot) go through the translation catalogue."""
@@ -107,7 +120,7 @@ def group_name(table: dict[str, Any], group: str, language: str) -> str:
     if group == "all":
         return _("All respondents")
     labels = (table["meta"].get("group_labels") or {}).get(group)
-    return _label(labels, language, group)
+    return _label(labels, language, group) if labels else _(str(group))
 
 
 def distribution_figure(
@@ -210,7 +223,8 @@ def items_figure(
 def composition_figure(table: dict[str, Any], language: str, group_labels: dict[str, str], fig_id: str) -> Figure:
     """The sample's composition on a weighting variable beside the official distribution."""
     cells = table["cells"]
-    labels = [group_labels.get(c["col"], c["col"]) for c in cells]
+    names = {code: _(str(name)) for code, name in group_labels.items()}
+    labels = [names.get(c["col"], c["col"]) for c in cells]
     official = table.get("official") or {}
     datasets = [
         {"label": _("Sample (unweighted), %"), "data": [_percent(c.get("sample_share")) for c in cells]},
@@ -219,7 +233,7 @@ def composition_figure(table: dict[str, Any], language: str, group_labels: dict[
     ]
     rows = [
         [
-            group_labels.get(c["col"], c["col"]),
+            names.get(c["col"], c["col"]),
             c.get("n") if not c.get("suppressed") else SUPPRESSED,
             _percent(c.get("sample_share")) if not c.get("suppressed") else SUPPRESSED,
             _percent(c.get("weighted_share")) if not c.get("suppressed") else SUPPRESSED,
@@ -257,7 +271,7 @@ def composition_figure(table: dict[str, Any], language: str, group_labels: dict[
         period=period,
         n=n,
         caveats=_caveats(table),
-        notes=[str(note) for note in meta.get("notes", [])],
+        notes=[note_text(note) for note in meta.get("notes", [])],
         synthetic=bool(meta.get("synthetic")),
     )
 

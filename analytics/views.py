@@ -127,6 +127,14 @@ def wave_analysis(request: HttpRequest, slug: str) -> HttpResponse:
     weighting_report = next(
         (t["meta"].get("weighting") for t in tables if t["weighting"] == "raked" and t["meta"].get("weighting")), None
     )
+    if weighting_report and weighting_report.get("margins"):
+        weighting_report = {
+            **weighting_report,
+            "margins": [
+                {**margin, "notes": [charts.note_text(note) for note in margin.get("notes", [])]}
+                for margin in weighting_report["margins"]
+            ],
+        }
     if weighting_report and "max_margin_error" in weighting_report:
         weighting_report = {**weighting_report, "max_margin_error": f"{weighting_report['max_margin_error']:.1e}"}
     if job and job.report.get("weighting", {}).get("error"):

@@ -50,7 +50,7 @@ class MarginBuild:
     field: str
     targets: dict[str, float]
     source: dict[str, Any]
-    notes: list[str] = field(default_factory=list)
+    notes: list[dict[str, Any]] = field(default_factory=list)
 
 
 def margin_plan(spec: dict[str, Any], mapping: dict[str, str]) -> MarginPlan:
@@ -87,14 +87,13 @@ def build_margin(plan: MarginPlan, answers: pd.Series, observations: pd.DataFram
             f"Respondents in {', '.join(lost)} belong to no group of '{plan.scheme}' and the margin names no 'other' group."
         )
     listed = set(areas)
-    notes: list[str] = []
+    notes: list[dict[str, Any]] = []
     for code, count in answers.sort_values(ascending=False).items():
         group = plan.mapping.get(code)
         if group is not None and code not in listed and count > 0:
-            notes.append(
-                f"{code}: {int(count)} respondents; {indicator} has no value for it in {period} "
-                f"(not treated as zero: the target of group {group} lacks it)."
-            )
+            # Kept as data and worded where it is shown, in the reader's language.
+            notes.append({"kind": "lacking", "country": str(code), "respondents": int(count), "indicator": indicator,
+                          "period": period, "group": group})  # fmt: skip
     source = {
         "indicator": indicator,
         "time_period": period,

@@ -180,7 +180,7 @@ def _destinations(language: str) -> Figure:
     if not parts.empty:
         parts = parts.assign(tier=parts["counterpart_area"].map(tiers).fillna("NOT_RANKED"))
         for tier, part in parts.sort_values("obs_value", ascending=False).groupby("tier", sort=False):
-            label = _("HDI: %(tier)s") % {"tier": tier_names.get(tier, tier)}
+            label = _("HDI: %(tier)s") % {"tier": _(str(tier_names.get(tier, tier)))}
             series.append({"label": label, "points": _points(part, "counterpart_area", lambda c: names.get(c, c))})
     caveats = [str(BNS_CAVEAT)]
     if not total.empty and not parts.empty:

@@ -12,6 +12,7 @@ from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from analytics import charts
 from analytics.models import AggregationJob, IndicatorTable
 from analytics.services import frames
 from analytics.services.aggregation import (
@@ -139,8 +140,9 @@ def test_weighting_to_the_official_margin_reports_convergence_and_what_the_serie
     assert report["converged"] is True
     assert report["max_margin_error"] < 1e-6
     assert 1.0 <= report["deff"] < 5 and report["n_eff"] <= report["n"]
-    notes = " ".join(report["margins"][0]["notes"])
-    assert "USA" in notes and "not treated as zero" in notes
+    lacking = {note["country"]: note for note in report["margins"][0]["notes"]}
+    assert lacking["USA"]["respondents"] > 0 and lacking["USA"]["group"] == "OECD"
+    assert "not treated as zero" in charts.note_text(lacking["USA"])
     composition = IndicatorTable.objects.get(wave=wave, indicator="composition:country_residence")
     cells = composition.cells
     assert math.isclose(sum(c["official_share"] for c in cells), 1.0, abs_tol=1e-9)
