@@ -417,7 +417,11 @@ def _weighting_summary(weighting: dict[str, Any]) -> dict[str, Any]:
                 "source": margin.source,
                 "notes": margin.notes,
                 "targets": margin.targets,
-                "group_labels": group_labels(margin.source.get("scheme") or ""),
+                # The margin's own 'other' group is named too (the scheme lists no members for it).
+                "group_labels": {
+                    **{g: "Other" for g in margin.targets},
+                    **group_labels(margin.source.get("scheme") or ""),
+                },
             }  # fmt: skip
             for margin in weighting["margins"]
         ],
