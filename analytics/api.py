@@ -156,9 +156,8 @@ class WaveListApi(APIView):
     @extend_schema(responses={200: inline_serializer(*WAVE_FIELDS, many=True)}, tags=["analytics"])
     def get(self, request: Request) -> Response:
         out = []
-        for wave in selectors.analysis_waves(request.user):
-            plan = selectors.wave_plan(wave)
-            job = selectors.latest_job(wave)
+        for item in selectors.analysis_overview(request.user):
+            wave, job = item["wave"], item["job"]
             out.append(
                 {
                     "slug": wave.slug,
@@ -166,7 +165,7 @@ class WaveListApi(APIView):
                     "survey": wave.survey.slug,
                     "programme": wave.survey.programme.slug if wave.survey.programme else None,
                     "complete_responses": wave.complete,
-                    "synthetic": bool(plan and plan.synthetic),
+                    "synthetic": item["synthetic"],
                     "last_job": job_data(job) if job else None,
                 }
             )

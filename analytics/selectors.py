@@ -54,6 +54,20 @@ def analysis_waves(user: User) -> QuerySet[Wave]:
     )
 
 
+def analysis_overview(user: User) -> list[dict[str, Any]]:
+    """The user's waves with their latest job and whether they are synthetic: three queries in all."""
+    waves = list(analysis_waves(user))
+    ids = [wave.pk for wave in waves]
+    synthetic = set(WaveAnalysis.objects.filter(wave_id__in=ids, synthetic=True).values_list("wave_id", flat=True))
+    latest: dict[int, AggregationJob] = {}
+    for job in AggregationJob.objects.filter(wave_id__in=ids).order_by("wave_id", "-created_at"):
+        latest.setdefault(job.wave_id, job)
+    for wave in waves:
+        if wave.pk in latest:
+            latest[wave.pk].wave = wave  # no query per job for its wave
+    return [{"wave": wave, "job": latest.get(wave.pk), "synthetic": wave.pk in synthetic} for wave in waves]
+
+
 def analysis_wave_get(user: User, slug: str) -> Wave:
     wave = analysis_waves(user).filter(slug=slug).first()
     if wave is None:

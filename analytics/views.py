@@ -45,10 +45,7 @@ def _forbidden(request: HttpRequest) -> HttpResponse:
 def home(request: HttpRequest) -> HttpResponse:
     if not selectors.may_see_analysis(request.user):
         return redirect("analytics:official")
-    waves = []
-    for wave in selectors.analysis_waves(request.user):
-        plan = selectors.wave_plan(wave)
-        waves.append({"wave": wave, "job": selectors.latest_job(wave), "synthetic": bool(plan and plan.synthetic)})
+    waves = selectors.analysis_overview(request.user)
     return _page(
         request,
         "analytics/home.html",
@@ -152,7 +149,8 @@ def wave_analysis(request: HttpRequest, slug: str) -> HttpResponse:
             "by": by,
             "breakdowns": [("all", _("All respondents")), *breakdown_choices],
             "weighting_report": weighting_report,
-            "may_recompute": selectors.may_recompute(request.user) and wave in selectors.analysis_waves(request.user),
+            # The wave came through the user's scope: administrators may recompute what they see.
+            "may_recompute": selectors.may_recompute(request.user),
             "audience": selectors.audience(request.user),
         },
         "home",

@@ -172,13 +172,16 @@ def _joined(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {c: np.concatenate([p[c] for p in parts]) for c in COLUMNS}
 
 
-def add_stats(*parts: tuple[pd.DataFrame, int]) -> pd.DataFrame:
-    """Sum statistics (each with a sign: +1 to add respondents, -1 to take them away)."""
+def add_stats(*parts: tuple[pd.DataFrame, int], keys: Sequence[str] = KEY) -> pd.DataFrame:
+    """Sum statistics (each with a sign: +1 to add respondents, -1 to take them away), by `keys`."""
     frames = [frame.assign(n=frame["n"] * sign, s1=frame["s1"] * sign, s2=frame["s2"] * sign) for frame, sign in parts
               if len(frame)]  # fmt: skip
     if not frames:
-        return pd.DataFrame({c: pd.Series(dtype=object if c in KEY else float) for c in COLUMNS})
-    total = pd.concat(frames, ignore_index=True).groupby(KEY, sort=True, as_index=False)[["n", "s1", "s2"]].sum()
+        empty = {c: pd.Series(dtype=object) for c in keys}
+        return pd.DataFrame(empty).assign(
+            n=pd.Series(dtype=np.int64), s1=pd.Series(dtype=float), s2=pd.Series(dtype=float)
+        )
+    total = pd.concat(frames, ignore_index=True).groupby(list(keys), sort=True, as_index=False)[["n", "s1", "s2"]].sum()
     total = total[total["n"] != 0].reset_index(drop=True)
     total["n"] = total["n"].astype(np.int64)
     return total
@@ -193,64 +196,11 @@ def estimate(
     level: float = 0.95,
 ) -> pd.DataFrame:
     """The table's cells (group, col, n, [n_group,] estimate, [se,] ci_low, ci_high, n_eff, deff[, rank])
-    with each cell's weight `factors[cell]` (None: unweighted; a cell without a factor has weight 0)."""
-    if factors is None:
-        f = np.ones(len(stats))
-    else:
-        f = stats["cell"].map(lambda c: factors.get(c, 0.0)).to_numpy(dtype=float)
-    used = f > 0
-    n = stats["n"].to_numpy(dtype=float)
-    s1 = stats["s1"].to_numpy(dtype=float)
-    s2 = stats["s2"].to_numpy(dtype=float)
-    work = pd.DataFrame(
-        {
-            "group": stats["group"].to_numpy(dtype=object),
-            "col": stats["col"].to_numpy(dtype=object),
-            "n_used": np.where(used, n, 0.0),
-            "s1_used": np.where(used, s1, 0.0),
-            "fn": f * n,
-            "fs1": f * s1,
-            "f2n": f * f * n,
-            "f2s1": f * f * s1,
-            "f2s2": f * f * s2,
-        }
-    )
-    sums = work.groupby(["group", "col"], sort=False, as_index=False).sum()
-    sums = _ordered(sums, col_order)
-    W, n_group = sums["fn"].to_numpy(), sums["n_used"].to_numpy()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean = sums["fs1"].to_numpy() / W
-        n_eff = W**2 / sums["f2n"].to_numpy()
-        deff = n_group / n_eff
-    out = pd.DataFrame({"group": sums["group"], "col": sums["col"]})
-    if kind in ("distribution", "multi"):
-        low, high = wilson_interval(mean, n_eff, level)
-        out = out.assign(
-            n=np.rint(sums["s1_used"].to_numpy()).astype(np.int64),
-            n_group=n_group.astype(np.int64),
-            estimate=mean,
-            ci_low=low,
-            ci_high=high,
-            n_eff=n_eff,
-            deff=deff,
-        )
-    else:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            spread = sums["f2s2"].to_numpy() - 2 * mean * sums["f2s1"].to_numpy() + mean**2 * sums["f2n"].to_numpy()
-            spread = np.maximum(spread, 0.0)
-            se = np.where(n_group > 1, np.sqrt(n_group / np.where(n_group > 1, n_group - 1, 1) * spread) / W, np.nan)
-            t = np.where(n_eff > 1, scipy_stats.t.ppf(0.5 + level / 2, np.where(n_eff > 1, n_eff - 1, 1)), np.nan)
-        out = out.assign(
-            n=n_group.astype(np.int64),
-            estimate=mean,
-            se=se,
-            ci_low=mean - t * se,
-            ci_high=mean + t * se,
-            n_eff=n_eff,
-            deff=deff,
-        )
-        out["rank"] = out.groupby("group", sort=False)["estimate"].rank(method="min", ascending=False).astype("Int64")
-    return out.reset_index(drop=True)
+    with each cell's weight `factors[cell]` (None: unweighted; a cell without a factor has weight 0).
+    One table of `estimate_many`."""
+    out = estimate_many(stats.assign(_table=kind), ["_table"], {"mean"}, factors, level=level)
+    unused = ["n_group"] if kind == "mean" else ["se", "rank"]
+    return _ordered(out.drop(columns=["_table", *unused]), col_order)
 
 
 def _ordered(sums: pd.DataFrame, col_order: Sequence[str] | None) -> pd.DataFrame:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import OperationalError, models
 from django.utils.translation import gettext_lazy as _
 
 from config.jobs import Job
@@ -70,6 +70,8 @@ class AggregationJob(Job):
     programme_path = "wave__survey__programme"
     task_name = "analytics.aggregation_run"
     task_module = "analytics.tasks"
+    # A dropped database connection is worth a retry; anything else is recorded on the row.
+    transient_errors = (OperationalError,)
 
     wave = models.ForeignKey("surveys.Wave", on_delete=models.CASCADE, related_name="aggregation_jobs")
     trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.DEMAND)

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db import OperationalError, transaction
+from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop
@@ -556,12 +556,10 @@ def _drop_old_frames(wave: Wave, keep: str) -> None:
             shutil.rmtree(other, ignore_errors=True)
 
 
-AggregationJob.transient_errors = (OperationalError,)
 __all__ = [
     "aggregation_request",
     "aggregation_run",
     "aggregation_nightly",
     "aggregation_closed_waves",
     "aggregation_sweep",
-    "Breakdown",
 ]

@@ -5,9 +5,9 @@ newest version's labels, in kk, ru and en); a select_multiple field becomes one 
 indicator column per choice (``field__choice``, empty where the question was not
 asked). Free text, dates and files stay out: the frame is for aggregates.
 
-The rows are read by one set-based query: on PostgreSQL ``COPY (SELECT ...) TO
-STDOUT`` straight into pandas, elsewhere one cursor fetch; never a loop over ORM
-objects. Reads go to the replica when one is configured (``config.routers``).
+The rows are read by one set-based query: on PostgreSQL the server formats them into
+large text blocks read by Arrow (in parallel slices), elsewhere one cursor fetch; never a
+loop over ORM objects. Reads go to the replica when one is configured (``config.routers``).
 Each build is written to Parquet beside its job row, with the column labels in the
 file's metadata. The next build reads only responses changed since the previous
 one's watermark (less an overlap for transactions that committed late) and merges
@@ -440,12 +440,3 @@ def _max_updated(frame: pd.DataFrame, default: dt.datetime | None) -> dt.datetim
         return default
     latest = frame["updated_at"].max().to_pydatetime()
     return max(latest, default) if default else latest
-
-
-def frame_hash(frame: pd.DataFrame) -> str:
-    """Identifies the frame's content: the responses and when each last changed."""
-    if not len(frame):
-        return "empty"
-    keys = frame[["response_id", "updated_at"]].sort_values("response_id")
-    digest = pd.util.hash_pandas_object(keys, index=False).to_numpy()
-    return hashlib.sha256(digest.tobytes()).hexdigest()

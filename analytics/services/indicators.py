@@ -11,8 +11,6 @@ audience, what may be published after small-cell suppression.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +19,7 @@ import numpy as np
 import pandas as pd
 from django.utils.translation import gettext_noop
 
-from analytics.compute.cubes import coded, estimate_many, table_arrays
+from analytics.compute.cubes import add_stats, coded, estimate_many, table_arrays
 from analytics.compute.suppression import suppress
 
 # What goes when a cell, or its whole group, is hidden (see analytics.compute.suppression.publishable).
@@ -204,10 +202,6 @@ class Table:
     def key(self) -> tuple[str, str, str]:
         return (self.indicator.code, self.breakdown.code, self.weighting)
 
-    def content_hash(self) -> str:
-        payload = {"cells": self.cells, "published": self.published, "meta": self.meta, "kind": self.indicator.kind}
-        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
-
 
 def _clean(value: Any) -> Any:
     if value is None or value is pd.NA:
@@ -248,17 +242,7 @@ def stats_of(
 
 def merge_stats(*parts: tuple[pd.DataFrame, int]) -> pd.DataFrame:
     """Statistics of several sets of rows added (sign 1) or taken away (sign -1), table by table."""
-    frames = [frame.assign(n=frame["n"] * sign, s1=frame["s1"] * sign, s2=frame["s2"] * sign) for frame, sign in parts
-              if len(frame)]  # fmt: skip
-    keys = ["indicator", "breakdown", "cell", "group", "col"]
-    if not frames:
-        return pd.DataFrame({name: pd.Series(dtype=object) for name in keys}).assign(
-            n=pd.Series(dtype=np.int64), s1=pd.Series(dtype=float), s2=pd.Series(dtype=float)
-        )
-    total = pd.concat(frames, ignore_index=True).groupby(keys, sort=True, as_index=False)[["n", "s1", "s2"]].sum()
-    total = total[total["n"] != 0].reset_index(drop=True)
-    total["n"] = total["n"].astype(np.int64)
-    return total
+    return add_stats(*parts, keys=["indicator", "breakdown", "cell", "group", "col"])
 
 
 def _collapse_small_groups(stats: pd.DataFrame, threshold: int) -> pd.DataFrame:

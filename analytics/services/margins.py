@@ -16,7 +16,6 @@ never read as zero.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,16 +32,6 @@ class MarginPlan:
     time_period: str
     other: str | None
     mapping: dict[str, str]
-
-    def group_of(self) -> Callable[[Any], Any]:
-        mapping, other = self.mapping, self.other
-
-        def place(value: Any) -> Any:
-            if value is None or value is pd.NA or (isinstance(value, float) and value != value):
-                return None
-            return mapping.get(value, other)
-
-        return place
 
 
 @dataclass
