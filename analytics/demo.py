@@ -108,8 +108,9 @@ def synthetic_answers(rng: np.random.Generator, n: int, *, year: int, shift: flo
 def answer_by_public_link(wave: Wave, values: dict[str, Any], language: str) -> Response:
     """Open the wave's public link and complete it, as a respondent would (the one response path)."""
     handle = respondent_flow.public_start(wave=wave, language=language)
-    return response_update(response=handle.response, status=Response.Status.COMPLETE, answers=values,
-                           language=language, invitation=None)  # fmt: skip
+    response, _changed = response_update(response=handle.response, status=Response.Status.COMPLETE, answers=values,
+                                         language=language, invitation=None)  # fmt: skip
+    return response
 
 
 def synthetic_waves(version: SurveyVersion, *, per_wave: int = 1500) -> list[Wave]:

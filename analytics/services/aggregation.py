@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Max, Q
+from django.db import models, transaction
+from django.db.models import Max, Q, Value
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -167,63 +167,72 @@ def _run(job: AggregationJob) -> None:
         previous.watermark if usable else None,
         incremental=usable,
         spec=spec,
+        previous_removals=previous.report.get("frame", {}).get("removals") if usable else None,
+        verify_totals=job.trigger == AggregationJob.Trigger.NIGHTLY,
     )
     timings["frame"] = time.perf_counter() - clock
-    job.progress_to(35, "statistics")
+    try:
+        job.progress_to(35, "statistics")
 
-    clock = time.perf_counter()
-    columns = build.spec.metadata()
-    indicators, missing = standard_indicators(columns)
-    new_stats = _rows_stats(build.rows, columns, schemes, margin_plans, indicators)
-    if build.mode == "incremental":
-        old = pd.read_parquet(_stats_path(previous))
-        taken = _rows_stats(build.removed, columns, schemes, margin_plans, indicators)
-        stats = merge_stats((old, 1), (new_stats, 1), (taken, -1))
-    else:
-        stats = merge_stats((new_stats, 1))
-    stats_file = _stats_path(job, build.relative)
-    stats_file.parent.mkdir(parents=True, exist_ok=True)
-    stats.to_parquet(stats_file.with_suffix(".part"), index=False)
-    stats_file.with_suffix(".part").replace(stats_file)
-    timings["statistics"] = time.perf_counter() - clock
-    job.progress_to(50, "weighting")
+        clock = time.perf_counter()
+        columns = build.spec.metadata()
+        indicators, missing = standard_indicators(columns)
+        new_stats = _rows_stats(build.rows, columns, schemes, margin_plans, indicators)
+        if build.mode == "incremental":
+            old = pd.read_parquet(_stats_path(previous))
+            taken = _rows_stats(build.removed, columns, schemes, margin_plans, indicators)
+            stats = merge_stats((old, 1), (new_stats, 1), (taken, -1))
+        else:
+            stats = merge_stats((new_stats, 1))
+        stats_file = _stats_path(job, build.relative)
+        stats_file.parent.mkdir(parents=True, exist_ok=True)
+        stats.to_parquet(stats_file.with_suffix(".part"), index=False)
+        stats_file.with_suffix(".part").replace(stats_file)
+        timings["statistics"] = time.perf_counter() - clock
+        job.progress_to(50, "weighting")
 
-    clock = time.perf_counter()
-    groupings = _groupings(columns, schemes)
-    weighting = _weights(stats, margin_plans, plan, margin_error) if build.total_rows else {}
-    timings["weights"] = time.perf_counter() - clock
-    job.progress_to(60, "indicators")
+        clock = time.perf_counter()
+        groupings = _groupings(columns, schemes)
+        weighting = _weights(stats, margin_plans, plan, margin_error) if build.total_rows else {}
+        timings["weights"] = time.perf_counter() - clock
+        job.progress_to(60, "indicators")
 
-    clock = time.perf_counter()
-    base_meta = {
-        "wave": wave.slug,
-        "period": {
-            "opens": wave.opens_at.date().isoformat(),
-            "closes": wave.closes_at.date().isoformat() if wave.closes_at else None,
-        },
-        "source": "survey",
-        "synthetic": plan.synthetic,
-        "caveats": [CAVEAT_SAMPLE, *([plan.notes] if plan.notes else [])],
-    }
-    limits = thresholds()
-    if not build.total_rows:
-        indicators, missing = [], ["no complete responses yet"]
-    produced = tables(stats, indicators, groupings, weighting="none", factors=None, thresholds=limits, meta=base_meta,
-                      columns=columns)  # fmt: skip
-    compositions = []
-    if weighting.get("factors"):
-        weighted_meta = {**base_meta, "weighting": _weighting_summary(weighting)}
-        produced += tables(stats, indicators, groupings, weighting="raked", factors=weighting["factors"],
-                           thresholds=limits, meta=weighted_meta, columns=columns)  # fmt: skip
-        compositions = _composition_tables(weighting, limits, base_meta, columns)
-    timings["indicators"] = time.perf_counter() - clock
-    job.progress_to(85, "storing results")
+        clock = time.perf_counter()
+        base_meta = {
+            "wave": wave.slug,
+            "period": {
+                "opens": wave.opens_at.date().isoformat(),
+                "closes": wave.closes_at.date().isoformat() if wave.closes_at else None,
+            },
+            "source": "survey",
+            "synthetic": plan.synthetic,
+            "caveats": [CAVEAT_SAMPLE, *([plan.notes] if plan.notes else [])],
+        }
+        limits = thresholds()
+        if not build.total_rows:
+            indicators, missing = [], ["no complete responses yet"]
+        produced = tables(stats, indicators, groupings, weighting="none", factors=None, thresholds=limits, meta=base_meta,
+                          columns=columns)  # fmt: skip
+        compositions = []
+        if weighting.get("factors"):
+            weighted_meta = {**base_meta, "weighting": _weighting_summary(weighting)}
+            produced += tables(stats, indicators, groupings, weighting="raked", factors=weighting["factors"],
+                               thresholds=limits, meta=weighted_meta, columns=columns)  # fmt: skip
+            compositions = _composition_tables(weighting, limits, base_meta, columns)
+        timings["indicators"] = time.perf_counter() - clock
+        job.progress_to(85, "storing results")
 
+        clock = time.perf_counter()
+        written, unchanged = _store(job, wave, produced, compositions)
+        timings["store"] = time.perf_counter() - clock
+        if build.mode == "full":
+            _drop_old_frames(wave, keep=build.relative)
+    except BaseException:
+        build.settle()
+        raise
     clock = time.perf_counter()
-    written, unchanged = _store(job, wave, produced, compositions)
-    timings["store"] = time.perf_counter() - clock
-    if build.mode == "full":
-        _drop_old_frames(wave, keep=build.relative)
+    build.saved()  # the frame's part is on disk before the job says where it is
+    timings["frame saved"] = time.perf_counter() - clock
     job.finish(
         frame_file=build.relative,
         frame_rows=build.total_rows,
@@ -238,6 +247,7 @@ def _run(job: AggregationJob) -> None:
                 "rows": build.total_rows,
                 "read": len(build.rows),
                 "parts": frames.frame_parts(build.relative),
+                "removals": build.removals,
             },  # fmt: skip
             "stats_signature": signature,
             "skipped_indicators": missing,
@@ -520,7 +530,7 @@ def _store(job: AggregationJob, wave: Wave, produced, compositions) -> tuple[int
         )
     }
     fields = ("kind", "label", "cells", "published", "meta")
-    create, update, seen = [], [], set()
+    changed, seen = [], set()
     unchanged = 0
     for row in rows:
         key = (row["indicator"], row["breakdown"], row["weighting"])
@@ -532,20 +542,29 @@ def _store(job: AggregationJob, wave: Wave, produced, compositions) -> tuple[int
         if current is not None and current[1] == digest:
             unchanged += 1
             continue
+        # The JSON goes in as expressions: as plain values PostgreSQL's bulk insert would send
+        # them as text arrays, escaped character by character on the way.
         table = IndicatorTable(
-            pk=current[0] if current else None, wave=wave, indicator=key[0], breakdown=key[1], weighting=key[2],
-            content_hash=digest, computed_at=now, job=job, **{k: row[k] for k in fields},
+            wave=wave, indicator=key[0], breakdown=key[1], weighting=key[2], content_hash=digest, computed_at=now,
+            job=job, kind=row["kind"], label=row["label"],
+            **{k: Value(row[k], output_field=models.JSONField()) for k in ("cells", "published", "meta")},
         )  # fmt: skip
-        (update if current else create).append(table)
+        changed.append(table)
     with transaction.atomic():
-        if create:
-            IndicatorTable.objects.bulk_create(create, batch_size=200)
-        if update:
-            IndicatorTable.objects.bulk_update(update, [*fields, "content_hash", "computed_at", "job"], batch_size=50)
+        if changed:
+            # One upsert on the table's key for new and changed tables alike (an UPDATE per
+            # changed table costs a statement each, and large JSON in CASE lists parses slowly).
+            IndicatorTable.objects.bulk_create(
+                changed,
+                batch_size=100,
+                update_conflicts=True,
+                unique_fields=["wave", "indicator", "breakdown", "weighting"],
+                update_fields=[*fields, "content_hash", "computed_at", "job"],
+            )
         stale = [pk for key, (pk, _digest) in existing.items() if key not in seen]
         if stale:
             IndicatorTable.objects.filter(pk__in=stale).delete()
-    return len(create) + len(update), unchanged
+    return len(changed), unchanged
 
 
 def _drop_old_frames(wave: Wave, keep: str) -> None:

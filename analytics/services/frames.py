@@ -20,7 +20,9 @@ import datetime as dt
 import hashlib
 import io
 import json
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,11 +34,11 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from django.conf import settings
 from django.db import connections
-from django.db.models import Count, Sum
+from django.db.models import Count, Max, Min, Sum
 from django.db.models.fields.json import KeyTextTransform
 
 from config.routers import analytics_reads, read_alias
-from surveys.models import Response, Wave
+from surveys.models import Response, ResponseRemoval, Wave
 from surveys.selectors_admin import NUMERIC_TYPES, MergedField, merged_fields, wave_versions
 
 LANGUAGES = ("kk", "ru", "en")
@@ -137,7 +139,7 @@ def _queryset(wave: Wave, fields: list[MergedField], since: dt.datetime | None):
 
 
 def read_rows(wave: Wave, spec: FrameSpec, since: dt.datetime | None = None) -> pd.DataFrame:
-    """Complete responses of `wave` (changed since `since`), as raw text columns from one query."""
+    """Complete responses of `wave` (changed since `since`), as raw text columns, read set-based."""
     raw_names = ["response_id", "version", "language", "submitted_at", "updated_at"] + [
         f"a{index}" for index in range(len(spec.fields))
     ]
@@ -146,10 +148,17 @@ def read_rows(wave: Wave, spec: FrameSpec, since: dt.datetime | None = None) -> 
         queryset = _queryset(wave, spec.fields, since).using(alias)
         connection = connections[alias]
         sql, params = queryset.query.sql_with_params()
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                raw = _read_postgresql(cursor, connection.ops.compose_sql(sql, params), raw_names, spec)
-            else:
+        if connection.vendor == "postgresql":
+            # A full read is cut into blocks by id range; the responses changed since a watermark are
+            # read as one (an id range would tempt the planner away from the index on updated_at).
+            span = (
+                queryset.values("id").aggregate(n=Count("id"), low=Min("id"), high=Max("id"))
+                if since is None
+                else {"n": None, "low": None, "high": None}
+            )
+            raw = _read_postgresql(alias, connection.ops.compose_sql(sql, params), raw_names, spec, span)
+        else:
+            with connection.cursor() as cursor:
                 cursor.execute(sql, params)
                 raw = pd.DataFrame.from_records(cursor.fetchall(), columns=raw_names)
     return _typed(raw, spec)
@@ -161,17 +170,8 @@ TAB = "\\t"  # as PostgreSQL reads it in an E'' string
 TIMES = ("submitted_at", "updated_at")
 
 
-def _read_postgresql(cursor, statement: str, names: list[str], spec: FrameSpec) -> pd.DataFrame:
-    """The query's rows as tab-separated text built by the server in large blocks, parsed by Arrow.
-
-    Extracting the answers is most of the work and it is the server's: with
-    ANALYTICS_READ_CONNECTIONS > 1 the rows are read in that many slices at once (each its own
-    connection, so its own server process). No frame value can hold a tab or a line break
-    (answer codes, numbers, country codes, lists of codes); NULL becomes an empty field.
-    """
-    slices = max(1, int(getattr(settings, "ANALYTICS_READ_CONNECTIONS", 2)))
-    if cursor.db.in_atomic_block:
-        slices = 1  # other connections would not see this transaction's rows
+def _row_text(names: list[str]) -> tuple[list[str], str]:
+    """Column aliases and the SQL expression printing one row as tab-separated text."""
     aliases = [f"c{i}" for i in range(len(names))]
     # Times travel as microseconds since the epoch (exact, and cheaper to print and parse than text).
     values = [
@@ -184,45 +184,91 @@ def _read_postgresql(cursor, statement: str, names: list[str], spec: FrameSpec) 
         chunk = values[start : start + 90]
         template = TAB.join(["%s"] * len(chunk))
         pieces.append(f"format(E'{template}', {', '.join(chunk)})")
-    row = " || E'\\t' || ".join(pieces)
+    return aliases, " || E'\\t' || ".join(pieces)
 
-    def query(part: int) -> str:
-        where = f"WHERE q.c0 % {slices} = {part}" if slices > 1 else ""
-        return (
-            f"SELECT convert_to(string_agg({row}, E'\\n'), 'UTF8') FROM ({statement}) AS q({', '.join(aliases)}) {where} "
-            f"GROUP BY q.c0 / {BLOCK_ROWS}"
-        )
 
-    if slices == 1:
-        cursor.execute(query(0))
-        blocks = [bytes(block) for (block,) in cursor.fetchall() if block]
-    else:
-        alias = cursor.db.alias
+def _read_postgresql(alias: str, statement: str, names: list[str], spec: FrameSpec, span: dict) -> pd.DataFrame:
+    """The query's rows as tab-separated text built by the server, block by block, parsed by Arrow.
 
-        def read(part: int) -> list[str]:
-            try:
-                with connections[alias].cursor() as own:
-                    own.execute(query(part))
-                    return [bytes(block) for (block,) in own.fetchall() if block]
-            finally:
-                connections[alias].close()
-
-        with ThreadPoolExecutor(max_workers=slices) as pool:
-            blocks = [block for result in pool.map(read, range(slices)) for block in result]
-    if not blocks:
+    A full read is cut into blocks by response id (about BLOCK_ROWS each, from the count and id
+    range in `span`); each block is one plain aggregate over an id range (no sort, no spill),
+    returned as one string. The rows changed since a watermark (`span` without a count) are cut
+    by id modulo the number of connections instead. Extracting the answers is most of the work
+    and it is the server's: ANALYTICS_READ_CONNECTIONS connections (each its own server
+    process) take blocks in turn, and each block is parsed while the next is being built. No
+    frame value can hold a tab or a line break (answer codes, numbers, country codes, lists of
+    codes); NULL becomes an empty field. JIT compilation is off for these queries: compiling
+    the row expressions costs more than it saves.
+    """
+    connection = connections[alias]
+    slices = max(1, int(getattr(settings, "ANALYTICS_READ_CONNECTIONS", 2)))
+    if connection.in_atomic_block:
+        slices = 1  # other connections would not see this transaction's rows
+    count, low, high = span["n"], span["low"], span["high"]
+    if count is None:
+        # The changed rows: as many slices as connections, by id modulo (all of them in one).
+        conditions = [f"q.c0 % {slices} = {part}" for part in range(slices)] if slices > 1 else [""]
+    elif not count:
         return pd.DataFrame({name: pd.Series(dtype=object) for name in names})
+    else:
+        blocks = max(1, -(-count // BLOCK_ROWS))
+        edges = np.linspace(low, high + 1, blocks + 1).round().astype(np.int64)
+        conditions = [
+            f"q.c0 >= {int(a)} AND q.c0 < {int(b)}" for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a
+        ]
+    slices = min(slices, len(conditions))
+    aliases, row = _row_text(names)
     numeric = {f"a{i}" for i, item in enumerate(spec.fields) if item.is_numeric}
     text = pa.dictionary(pa.int32(), pa.string())
     types = {name: (pa.float64() if name in numeric else text) for name in names}
     types.update({"response_id": pa.int64(), "version": pa.int64(), "submitted_at": pa.int64(),
                   "updated_at": pa.int64()})  # fmt: skip
-    table = pa_csv.read_csv(
-        io.BytesIO(b"\n".join(blocks)),
-        read_options=pa_csv.ReadOptions(column_names=names),
-        parse_options=pa_csv.ParseOptions(delimiter="\t", quote_char=False, escape_char=False),
-        convert_options=pa_csv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=True),
-    )
-    return table.to_pandas()
+    read_options = pa_csv.ReadOptions(column_names=names, use_threads=False)
+    parse_options = pa_csv.ParseOptions(delimiter="\t", quote_char=False, escape_char=False)
+    convert_options = pa_csv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=True)
+    query = f"SELECT convert_to(string_agg({row}, E'\\n'), 'UTF8') FROM ({statement}) AS q({', '.join(aliases)})"
+
+    def read(cursor, condition: str) -> pa.Table | None:
+        # The conditions hold integers only; the statement is already composed.
+        cursor.execute(f"{query} WHERE {condition}" if condition else query)
+        (block,) = cursor.fetchone()
+        if not block:
+            return None
+        return pa_csv.read_csv(io.BytesIO(block), read_options, parse_options, convert_options)
+
+    tables: dict[int, pa.Table | None] = {}
+    if slices == 1:
+        with connection.cursor() as cursor:
+            cursor.execute("SET jit = off")
+            try:
+                for index, condition in enumerate(conditions):
+                    tables[index] = read(cursor, condition)
+            finally:
+                cursor.execute("RESET jit")
+    else:
+        pending = iter(list(enumerate(conditions)))
+        lock = threading.Lock()
+
+        def work() -> None:
+            try:
+                with connections[alias].cursor() as own:
+                    own.execute("SET jit = off")
+                    while True:
+                        with lock:
+                            item = next(pending, None)
+                        if item is None:
+                            return
+                        tables[item[0]] = read(own, item[1])
+            finally:
+                connections[alias].close()  # this thread's own connection
+
+        with ThreadPoolExecutor(max_workers=slices) as pool:
+            for future in [pool.submit(work) for _ in range(slices)]:
+                future.result()
+    read_tables = [tables[index] for index in sorted(tables) if tables[index] is not None]
+    if not read_tables:
+        return pd.DataFrame({name: pd.Series(dtype=object) for name in names})
+    return pa.concat_tables(read_tables).to_pandas()
 
 
 def _times(values: pd.Series) -> pd.Series:
@@ -286,14 +332,24 @@ def write_part(frame: pd.DataFrame, spec: FrameSpec, relative: str, job_id: int)
     folder.mkdir(parents=True, exist_ok=True)
     # Sorted by response, in row groups whose id ranges let a later build read back a few
     # responses without reading the whole part.
-    frame = frame.sort_values("response_id", kind="stable")
+    if not frame["response_id"].is_monotonic_increasing:
+        frame = frame.sort_values("response_id", kind="stable")
     table = pa.Table.from_pandas(frame, preserve_index=False)
     metadata = dict(table.schema.metadata or {})
     metadata[b"kelu.columns"] = json.dumps(spec.metadata(), ensure_ascii=False).encode()
     metadata[b"kelu.signature"] = spec.signature.encode()
     path = folder / f"part-{job_id}.parquet"
     partial = path.with_suffix(".part")
-    pq.write_table(table.replace_schema_metadata(metadata), partial, row_group_size=ROW_GROUP)
+    # Dictionary pages for the answer codes only (numbers gain little from them), and min/max
+    # statistics only where a reader uses them (the response id), which halves the writing time.
+    coded = [f.name for f in table.schema if pa.types.is_dictionary(f.type) or pa.types.is_string(f.type)]
+    pq.write_table(
+        table.replace_schema_metadata(metadata),
+        partial,
+        row_group_size=ROW_GROUP,
+        use_dictionary=coded,
+        write_statistics=["response_id"],
+    )
     partial.replace(path)
 
 
@@ -370,6 +426,28 @@ class FrameBuild:
     watermark: dt.datetime | None
     relative: str
     total_rows: int
+    removals: int  # the wave's removal mark when this build started (see removal_mark)
+    saving: Future | None = None  # the part being written (in the background)
+
+    def saved(self) -> None:
+        """Wait until this build's part and ids are on disk (raises what the writing raised)."""
+        if self.saving is not None:
+            self.saving.result()
+
+    def settle(self) -> None:
+        """Wait for the writing to end, whatever its outcome (when the job fails meanwhile)."""
+        if self.saving is not None:
+            wait([self.saving])
+
+
+# Parts are written beside the rest of the job (statistics, weights, indicators), which does
+# not need them; the job waits for its part before it finishes.
+_WRITER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="frame-writer")
+
+
+def _save(frame: pd.DataFrame, spec: FrameSpec, relative: str, job_id: int, ids: np.ndarray) -> None:
+    write_part(frame, spec, relative, job_id)
+    _save_ids(relative, ids)
 
 
 def _totals(wave: Wave) -> tuple[int, int]:
@@ -382,7 +460,31 @@ def _totals(wave: Wave) -> tuple[int, int]:
     return int(stats["n"] or 0), int(stats["ids"] or 0)
 
 
+def _totals_later(wave: Wave) -> Callable[[], tuple[int, int]]:
+    """The wave's totals, counted on another connection while this one reads the changed rows
+    (in this thread, later, when a transaction is open: another connection would not see it)."""
+    with analytics_reads():
+        if connections[read_alias()].in_atomic_block:
+            return lambda: _totals(wave)
+
+    def count() -> tuple[int, int]:
+        try:
+            return _totals(wave)
+        finally:
+            connections.close_all()  # this thread's own connections
+
+    future = _WRITER.submit(count)
+    return future.result
+
+
 MAX_PARTS = 12
+
+
+def removal_mark(wave: Wave) -> int:
+    """The latest entry of the wave's removal log (0 when none of its complete responses ever left)."""
+    with analytics_reads():
+        latest = ResponseRemoval.objects.using(read_alias()).filter(wave_id=wave.pk).aggregate(latest=Max("id"))
+    return int(latest["latest"] or 0)
 
 
 def build_frame(
@@ -393,18 +495,30 @@ def build_frame(
     *,
     incremental: bool = True,
     spec: FrameSpec | None = None,
+    previous_removals: int | None = None,
+    verify_totals: bool = False,
 ) -> FrameBuild:
     """Read the wave's responses: only those changed since the previous build when it is still
-    valid (same columns, nothing removed, not too many parts), else all of them into a new folder."""
+    valid (same columns, no response removed since, not too many parts), else all of them into a
+    new folder.
+
+    Removals are known from the removal log the database keeps (``ResponseRemoval``), read before
+    the rows so that one made meanwhile is seen by the next build. With `verify_totals` (the
+    nightly builds) the wave's responses are also counted, which catches a response whose
+    transaction committed later than the watermark overlap allows for.
+    """
     spec = spec or frame_spec(wave)
+    removals = removal_mark(wave)
     if (
         incremental
         and frame_exists(previous_dir)
         and previous_watermark is not None
+        and previous_removals == removals
         and frame_parts(previous_dir) < MAX_PARTS
     ):
         signature = (pq.read_schema(_parts(previous_dir)[-1]).metadata or {}).get(b"kelu.signature", b"").decode()
         if signature == spec.signature:
+            totals = _totals_later(wave) if verify_totals else None
             delta = read_rows(wave, spec, since=previous_watermark - watermark_overlap())
             known = frame_ids(previous_dir)
             delta_ids = delta["response_id"].to_numpy(dtype=np.int64)
@@ -413,26 +527,29 @@ def build_frame(
                 again = known[position] == delta_ids
             else:
                 again = np.zeros(len(delta_ids), dtype=bool)
-            count, id_sum = _totals(wave)
             new_ids = delta.loc[~again, "response_id"]
-            if len(known) + len(new_ids) == count and int(known.sum()) + int(new_ids.sum()) == id_sum:
+            total = len(known) + len(new_ids)
+            if totals is None or totals() == (total, int(known.sum()) + int(new_ids.sum())):
                 removed = (
                     read_frame(previous_dir, ids=delta.loc[again, "response_id"].to_numpy())[0]
                     if again.any()
                     else delta.iloc[:0]
                 )
+                saving = None
                 if len(delta):
-                    write_part(delta, spec, previous_dir, job_id)
                     merged = np.concatenate([known, new_ids.to_numpy(dtype=np.int64)])
                     merged.sort(kind="stable")  # the new ids are not among the known ones
-                    _save_ids(previous_dir, merged)
+                    saving = _WRITER.submit(_save, delta, spec, previous_dir, job_id, merged)
                 watermark = _max_updated(delta, previous_watermark)
-                return FrameBuild(delta, removed, spec, "incremental", watermark, previous_dir, count)
+                return FrameBuild(delta, removed, spec, "incremental", watermark, previous_dir, total, removals, saving)
     rows = read_rows(wave, spec)
     relative = frame_dir(wave, job_id)
-    write_part(rows, spec, relative, job_id)
-    _save_ids(relative, np.unique(rows["response_id"].to_numpy(dtype=np.int64)))
-    return FrameBuild(rows, rows.iloc[:0], spec, "full", _max_updated(rows, None), relative, len(rows))
+    ids = rows["response_id"].to_numpy(dtype=np.int64)
+    ids = ids.copy() if len(ids) < 2 or np.all(ids[1:] > ids[:-1]) else np.unique(ids)
+    saving = _WRITER.submit(_save, rows, spec, relative, job_id, ids)
+    return FrameBuild(
+        rows, rows.iloc[:0], spec, "full", _max_updated(rows, None), relative, len(rows), removals, saving
+    )
 
 
 def _max_updated(frame: pd.DataFrame, default: dt.datetime | None) -> dt.datetime | None:

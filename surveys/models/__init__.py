@@ -1,4 +1,4 @@
-from .core import Response, Survey, SurveyVersion, Wave, content_digest, default_reminder_days
+from .core import Response, ResponseRemoval, Survey, SurveyVersion, Wave, content_digest, default_reminder_days
 from .exports import ExportJob
 from .invitations import Invitation, OutgoingEmail, Quota
 from .panels import Panel, PanelImport, PanelMember, Respondent
@@ -14,6 +14,7 @@ __all__ = [
     "Quota",
     "Respondent",
     "Response",
+    "ResponseRemoval",
     "Survey",
     "SurveyVersion",
     "Wave",

@@ -5,6 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -209,3 +210,23 @@ class Response(models.Model):
 
     def __str__(self) -> str:
         return f"{self.survey.slug} {self.instance_id}"
+
+
+class ResponseRemoval(models.Model):
+    """A complete response that left its wave: deleted, no longer complete, or moved.
+
+    Written by database triggers (migration 0006), so every path counts: the admin, cascades,
+    queryset updates and raw SQL alike. An incremental analysis frame compares the latest
+    entry of its wave with the one its previous build saw and reads the wave in full when
+    they differ. Only ids are kept (no foreign keys: the entries outlive a deleted wave).
+    """
+
+    wave_id = models.BigIntegerField(db_index=True)
+    response_id = models.BigIntegerField()
+    removed_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"response {self.response_id} left wave {self.wave_id}"

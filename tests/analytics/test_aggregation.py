@@ -20,7 +20,8 @@ from analytics.services.aggregation import (
     aggregation_run,
     waves_changed_since_last_build,
 )
-from surveys.models import Response
+from surveys.models import Response, ResponseRemoval
+from surveys.services import respondent as respondent_flow
 from tests.analytics.waves import MARGIN_2019, add_answers, computed, official_loaded, wave_with_answers
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tasks_in_process")]
@@ -54,12 +55,28 @@ def test_frame_has_one_row_per_complete_response_and_a_column_per_variable(gradu
     assert "city_residence" not in frame
 
 
-def test_the_frame_is_read_by_one_query(graduate_version):
+def test_the_frame_is_read_set_based(graduate_version, settings):
+    """One query for the rows (per block of BLOCK_ROWS on PostgreSQL, after one for the id span),
+    never one per response: the count does not grow with the responses."""
+    settings.ANALYTICS_READ_CONNECTIONS = 1
     wave = wave_with_answers(graduate_version, "one-query", 30)
     spec = frames.frame_spec(wave)
     with CaptureQueriesContext(connection) as queries:
         frames.read_rows(wave, spec)
-    assert len(queries) == 1
+    reads = [q["sql"] for q in queries if "surveys_response" in q["sql"]]
+    assert len(reads) == (2 if connection.vendor == "postgresql" else 1)  # the span, then the rows
+    add_answers(wave, 30, seed=5)
+    with CaptureQueriesContext(connection) as more:
+        frames.read_rows(wave, spec)
+    assert len(more) == len(queries)
+    if connection.vendor == "postgresql":
+        # several blocks: still one query each, and every response once
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(frames, "BLOCK_ROWS", 7)
+            with CaptureQueriesContext(connection) as blocks:
+                frame = frames.read_rows(wave, spec)
+        assert len(frame) == 60 and frame["response_id"].is_unique
+        assert 1 + 9 <= len([q for q in blocks if "surveys_response" in q["sql"]]) <= 1 + 10
 
 
 def test_frame_file_keeps_labels_in_three_languages(graduate_version, official):
@@ -112,6 +129,52 @@ def test_a_removed_response_forces_a_full_build(graduate_version, official, sett
     Response.objects.filter(pk=Response.objects.filter(wave=wave).first().pk).update(status=Response.Status.PARTIAL)
     job = run(wave)
     assert job.frame_mode == "full" and job.frame_rows == 29
+
+
+@pytest.mark.parametrize(
+    "remove",
+    [
+        lambda r: Response.objects.filter(pk=r.pk).delete(),
+        lambda r: Response.objects.filter(pk=r.pk).update(status=Response.Status.PARTIAL),
+        lambda r: connection.cursor().execute("DELETE FROM surveys_response WHERE id = %s", [r.pk]),
+    ],
+    ids=["deleted", "no-longer-complete", "raw-sql"],
+)
+def test_the_database_logs_every_complete_response_that_leaves_its_wave(graduate_version, remove):
+    wave = wave_with_answers(graduate_version, "removal-log", 3)
+    partial = respondent_flow.public_start(wave=wave, language="en").response
+    Response.objects.filter(pk=partial.pk).update(status=Response.Status.PARTIAL, language="kk")
+    Response.objects.filter(pk=partial.pk).delete()
+    assert frames.removal_mark(wave) == 0  # a partial response leaving is no removal
+    first = Response.objects.filter(wave=wave, status=Response.Status.COMPLETE).first()
+    remove(first)
+    assert frames.removal_mark(wave) > 0
+    assert list(ResponseRemoval.objects.filter(wave_id=wave.pk).values_list("response_id", flat=True)) == [first.pk]
+
+
+def test_a_removal_after_the_previous_build_forces_a_full_one(graduate_version, official, settings):
+    settings.ANALYTICS_WATERMARK_OVERLAP_SECONDS = 0
+    wave = wave_with_answers(graduate_version, "removal-deleted", 30)
+    run(wave)
+    add_answers(wave, 2, seed=3)
+    assert run(wave).frame_mode == "incremental"
+    Response.objects.filter(wave=wave).first().delete()
+    job = run(wave)
+    assert job.frame_mode == "full" and job.frame_rows == 31
+    assert run(wave).frame_mode == "incremental"  # the removal is counted once
+
+
+def test_a_nightly_build_counts_the_wave_and_finds_a_late_commit(graduate_version, official, settings):
+    """A response written before the watermark but committed after it (beyond the overlap) is
+    missed by an incremental read; the nightly build's count finds it and reads the wave in full."""
+    settings.ANALYTICS_WATERMARK_OVERLAP_SECONDS = 0
+    wave = wave_with_answers(graduate_version, "late-commit", 20)
+    first = run(wave)
+    late = add_answers(wave, 1, seed=4)[0]
+    Response.objects.filter(pk=late.pk).update(updated_at=first.watermark - dt.timedelta(hours=1))
+    assert run(wave).frame_rows == 20  # on demand: incremental, the late response not seen
+    nightly = computed(wave, trigger=AggregationJob.Trigger.NIGHTLY)
+    assert nightly.frame_mode == "full" and nightly.frame_rows == 21
 
 
 def test_rerun_with_unchanged_inputs_writes_nothing_new(graduate_version, official):
