@@ -316,6 +316,24 @@ CELERY_BEAT_SCHEDULE.update(
 )
 CELERY_TASK_ROUTES["diaspora.matching_*"] = {"queue": "bulk"}
 
+# --- work obligations (diaspora/services/obligations.py)
+# Every participation's standing is recomputed each night (statuses move with the calendar);
+# a rerun the same day writes nothing. Administrators get a weekly digest of what changed.
+OBLIGATION_UNVERIFIED_MONTHS = env_int("OBLIGATION_UNVERIFIED_MONTHS", 12)  # at risk without a verified episode
+OBLIGATION_EMPLOYER_LINK_DAYS = env_int("OBLIGATION_EMPLOYER_LINK_DAYS", 30)  # an employer's link expires
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "obligations-nightly": {"task": "diaspora.obligations_nightly", "schedule": crontab(hour=1, minute=0)},
+        # Participants' completed survey responses become self-reported episodes (off the submission path).
+        "obligations-from-responses": {"task": "diaspora.obligations_from_responses", "schedule": 600.0},
+        "obligations-digest": {
+            "task": "diaspora.obligations_digest",
+            "schedule": crontab(hour=6, minute=0, day_of_week="mon"),
+        },
+    }
+)
+CELERY_TASK_ROUTES["diaspora.obligations_*"] = {"queue": "bulk"}
+
 # --- analytics (analytics/services/aggregation.py)
 # Aggregation jobs have a queue of their own, so a night of recomputes never delays
 # mailings or exports; each wave is one job, so more workers finish more waves at once.

@@ -4,11 +4,25 @@ a hidden profile or a withdrawn consent does not appear here either."""
 from django import forms
 from django.contrib import admin
 
-from accounts.scoping import ProgrammeScopedAdmin, SuperusersChange
+from accounts.scoping import ProgrammeScopedAdmin, ScopedInline, SuperusersChange, in_programmes
 
 from .matching.types import DEFAULT_WEIGHTS
-from .models import ExpertiseRequest, Institution, Match, MatchingSettings, MatchRun, Person
+from .models import (
+    Episode,
+    ExpertiseRequest,
+    Institution,
+    Match,
+    MatchingSettings,
+    MatchRun,
+    ObligationImport,
+    ObligationPause,
+    ObligationRule,
+    Participation,
+    Person,
+    StatusChange,
+)
 from .selectors import people_listed_for
+from .services import obligations
 
 
 @admin.register(Institution)
@@ -97,3 +111,133 @@ class MatchAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(person__in=people_listed_for(request.user))
+
+
+# --------------------------------------------------------------------------- work obligations
+# Saves go through diaspora.services.obligations (the checks and the recompute live there).
+
+
+class RuleForm(forms.ModelForm):
+    class Meta:
+        model = ObligationRule
+        fields = ["programme", "version", "name", "adopted_on", "cohorts_from", "cohorts_to", "months_required",
+                  "window_months", "grace_months", "countries", "regions", "specialty_required", "notes"]  # fmt: skip
+
+    def clean(self):
+        cleaned = super().clean()
+        probe = ObligationRule(
+            **{k: v for k, v in cleaned.items() if k in {f.name for f in ObligationRule._meta.fields}}
+        )
+        for field, message in obligations.rule_problems(probe).items():
+            self.add_error(field if field in self.fields else None, message)
+        return cleaned
+
+
+@admin.register(ObligationRule)
+class ObligationRuleAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
+    form = RuleForm
+    list_display = ["programme", "version", "name", "cohorts_from", "cohorts_to", "months_required", "window_months"]
+    list_filter = ["programme"]
+
+    def save_model(self, request, obj, form, change):
+        obligations.rule_save(obj)
+
+
+class EpisodeInline(ScopedInline, admin.TabularInline):
+    model = Episode
+    extra = 0
+    can_delete = False
+    fields = ["kind", "start", "end", "country", "region", "employer", "source", "review", "conflict"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False  # episodes are added on their own page, through the service
+
+
+class PauseInline(ScopedInline, admin.TabularInline):
+    model = ObligationPause
+    extra = 0
+    can_delete = False
+    fields = ["kind", "start", "end", "reason", "evidence", "granted_by"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class HistoryInline(ScopedInline, admin.TabularInline):
+    model = StatusChange
+    extra = 0
+    can_delete = False
+    fields = ["changed_on", "old_status", "new_status", "reason", "months_served"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Participation)
+class ParticipationAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
+    list_display = ["full_name", "external_id", "programme", "cohort", "status", "months_served", "at_risk"]
+    list_filter = ["programme", "cohort", "status", "at_risk"]
+    search_fields = ["full_name", "external_id", "email"]
+    readonly_fields = [*obligations.DERIVED, "computed_hash", "link_candidates", "created_at"]
+    raw_id_fields = ["person", "respondent"]
+    inlines = [EpisodeInline, PauseInline, HistoryInline]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "rule":
+            kwargs["queryset"] = in_programmes(ObligationRule.objects.all(), request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        obligations.participation_recompute(obj)
+
+
+class EpisodeForm(forms.ModelForm):
+    class Meta:
+        model = Episode
+        fields = ["participation", "kind", "start", "end", "country", "region", "employer", "occupation",
+                  "specialty_related", "source", "document"]  # fmt: skip
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            obligations.episode_values(cleaned)
+        except obligations.ObligationError as error:
+            raise forms.ValidationError(str(error)) from None
+        return cleaned
+
+
+@admin.register(Episode)
+class EpisodeAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
+    programme_path = Episode.programme_path
+    form = EpisodeForm
+    list_display = ["participation", "kind", "start", "end", "country", "region", "source", "review", "conflict"]
+    list_filter = ["kind", "source", "review"]
+    search_fields = ["participation__full_name", "participation__external_id", "employer"]
+    raw_id_fields = ["participation"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "participation":
+            kwargs["queryset"] = in_programmes(Participation.objects.all(), request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        obligations.episode_record(
+            data["participation"], data, source=data["source"], user=request.user,
+            document=data.get("document") if "document" in form.changed_data else None,
+            episode=obj if change else None,
+        )  # fmt: skip
+
+
+@admin.register(ObligationImport)
+class ObligationImportAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
+    list_display = ["filename", "programme", "kind", "applied", "added", "updated", "flagged", "errors", "created_at"]
+    list_filter = ["kind", "applied"]
+    readonly_fields = [f.name for f in ObligationImport._meta.fields]
+
+    def has_add_permission(self, request):
+        return False  # files come in through the programme's participants page

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from celery import shared_task
 
 from .models import MatchRun
-from .services import lifecycle, matching, messages, registry
+from .services import lifecycle, matching, messages, obligations, registry
 
 
 @shared_task(name="diaspora.matching_nightly")
@@ -39,3 +39,18 @@ def message_notify(message_id: int) -> bool:
 @shared_task(name="diaspora.messages_notify_due")
 def messages_notify_due() -> dict:
     return asdict(messages.messages_notify_due())
+
+
+@shared_task(name="diaspora.obligations_nightly")
+def obligations_nightly() -> dict:
+    return asdict(obligations.obligations_recompute())
+
+
+@shared_task(name="diaspora.obligations_digest")
+def obligations_digest() -> dict:
+    return asdict(obligations.obligations_digest())
+
+
+@shared_task(name="diaspora.obligations_from_responses")
+def obligations_from_responses() -> int:
+    return obligations.episodes_from_recent_responses()

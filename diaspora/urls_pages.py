@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import admin_pages, directory, inbox, registry, requests
+from .views import admin_pages, directory, inbox, obligations, registry, requests
 
 urlpatterns = [
     path("", registry.home, name="diaspora-home"),
@@ -33,4 +33,26 @@ urlpatterns = [
     path("admin/runs/", admin_pages.run_start, name="diaspora-admin-run-start"),
     path("admin/runs/<int:run_id>/", admin_pages.run_detail, name="diaspora-admin-run"),
     path("admin/metrics/", admin_pages.metrics, name="diaspora-admin-metrics"),
+    # Work obligations: administrators, participants, and employers (a signed link, no account).
+    path("returns/", obligations.overview, name="diaspora-obligations"),
+    path("returns/participants/", obligations.participants, name="diaspora-obligation-participants"),
+    path("returns/participants/<int:participation_id>/", obligations.participant, name="diaspora-obligation"),
+    path(
+        "returns/participants/<int:participation_id>/episodes/",
+        obligations.episode_add,
+        name="diaspora-obligation-episode-add",
+    ),
+    path(
+        "returns/participants/<int:participation_id>/pauses/",
+        obligations.pause_add,
+        name="diaspora-obligation-pause-add",
+    ),
+    path("returns/episodes/<int:episode_id>/document/", obligations.document, name="diaspora-obligation-document"),
+    path("returns/episodes/<int:episode_id>/review/", obligations.review, name="diaspora-obligation-review"),
+    path(
+        "returns/episodes/<int:episode_id>/employer/", obligations.employer_request, name="diaspora-obligation-employer"
+    ),
+    path("returns/imports/", obligations.import_file, name="diaspora-obligation-import"),
+    path("me/obligations/", obligations.mine, name="diaspora-my-obligations"),
+    path("confirm/<str:token>/", obligations.employer_confirm, name="diaspora-employer-confirm"),
 ]

@@ -190,6 +190,41 @@ def _extras(side: Side) -> None:
         next_attempt_at=timezone.now(),
     )  # fmt: skip
     side.extra["settings"] = MatchingSettings.objects.create(programme=side.programme, weights={})
+    _obligations(side)
+
+
+def _obligations(side: Side) -> None:
+    """A rule, a participation (programme A's is the respondent's own), an episode with a document
+    waiting for review, an import and an employer's link."""
+    import datetime as dt
+
+    from django.core.files.base import ContentFile
+
+    from diaspora.models import Episode, ObligationRule, Participation
+    from diaspora.services.obligation_imports import participants_import
+    from diaspora.services.obligations import employer_link_request, episode_record
+
+    slug = side.programme.slug
+    side.extra["rule"] = ObligationRule.objects.create(
+        programme=side.programme, version=1, name=f"{slug} rule", adopted_on=dt.date(2015, 1, 1), cohorts_from=2010,
+        months_required=24, window_months=48, countries=["KAZ"],
+    )  # fmt: skip
+    side.extra["obligation_import"] = participants_import(
+        programme=side.programme, user=None, filename="participants.csv",
+        data=f"external_id,full_name,email,cohort,graduation_date\n{slug}-1,Participant {slug},,2020,2024-06-30\n".encode(),
+    )  # fmt: skip
+    participation = Participation.objects.get(programme=side.programme)
+    if slug == "bolashak":
+        participation.person = Person.objects.get(user__username="respondent")
+        participation.save()
+    side.extra["participation"] = participation
+    episode = episode_record(
+        participation, {"kind": "employment", "start": dt.date(2024, 9, 1), "country": "KAZ", "employer": "Kaspi"},
+        source=Episode.Source.PARTICIPANT, document=ContentFile(b"%PDF-1.4 contract", name=f"{slug}-contract.pdf"),
+    )  # fmt: skip
+    side.extra["episode"] = episode
+    link = employer_link_request(episode, email=f"hr@{slug}.example", user=None, base_url="http://testserver")
+    side.extra["employer_token"] = link.rstrip("/").rsplit("/", 1)[-1]
 
 
 def _export(wave: Wave) -> ExportJob:

@@ -1,4 +1,15 @@
 from .messages import Message
+from .obligations import (
+    EmployerConfirmation,
+    Episode,
+    ObligationDigest,
+    ObligationImport,
+    ObligationPause,
+    ObligationRule,
+    ObligationStatus,
+    Participation,
+    StatusChange,
+)
 from .registry import DEFAULT_VISIBILITY, FIELD_GROUPS, VISIBILITY_ORDER, Consent, Mode, Offer, Person, Visibility
 from .requests import ExpertiseRequest, Institution, Match, MatchingSettings, MatchRun
 
@@ -7,6 +18,8 @@ __all__ = [
     "FIELD_GROUPS",
     "VISIBILITY_ORDER",
     "Consent",
+    "EmployerConfirmation",
+    "Episode",
     "ExpertiseRequest",
     "Institution",
     "Match",
@@ -14,7 +27,14 @@ __all__ = [
     "MatchingSettings",
     "Message",
     "Mode",
+    "ObligationDigest",
+    "ObligationImport",
+    "ObligationPause",
+    "ObligationRule",
+    "ObligationStatus",
     "Offer",
+    "Participation",
     "Person",
+    "StatusChange",
     "Visibility",
 ]

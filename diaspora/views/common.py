@@ -15,6 +15,7 @@ from accounts.models import Role, User
 
 from ..models import Message, Person
 from ..selectors import may_browse_registry, viewer_is_admin
+from ..selectors_obligations import participations_own
 
 PAGE_SIZE = 25
 
@@ -35,6 +36,7 @@ def nav(request: HttpRequest, current: str) -> dict[str, Any]:
         "can_requests": works_with_requests(user),
         "can_browse": may_browse_registry(user),
         "is_admin": viewer_is_admin(user),
+        "has_obligations": participations_own(user).exists(),
     }
 
 

@@ -31,6 +31,8 @@ from ..forms import (
     profile_initial,
 )
 from ..models import Consent, Match, Person
+from ..selectors import viewer_is_admin
+from ..selectors_obligations import participations_administered, participations_own
 from ..services import lifecycle, registry
 from .common import page, works_with_requests
 from .display import match_view
@@ -41,10 +43,14 @@ def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not user.is_authenticated:
         return redirect("diaspora-join")
+    if viewer_is_admin(user) and participations_administered(user).exists():
+        return redirect("diaspora-obligations")  # their cohorts' returns first; waves and requests a click away
     if works_with_requests(user):  # administrators see their waves and requests there
         return redirect("diaspora-requests")
     if selectors.person_of(user) is not None:
         return redirect("diaspora-me")
+    if participations_own(user).exists():
+        return redirect("diaspora-my-obligations")
     return redirect("diaspora-join")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pycountry
@@ -74,6 +74,27 @@ def check_region(code: str) -> str:
         f"Unknown Kazakhstan region {describe_unknown([str(code)], _REGION_NAMES)}: "
         f"expected an ISO 3166-2:KZ code such as 'KZ-55' (Pavlodar Region). Allowed: {', '.join(KZ_REGIONS)}."
     )
+
+
+# The 2022 reform (decrees of 8 June 2022): three regions split from their parents. Before that
+# date a parent's code stood for its whole territory, the new region's included.
+REGION_REFORM_DATE = date(2022, 6, 8)
+REGION_SPLITS: dict[str, str] = {"KZ-63": "KZ-10", "KZ-19": "KZ-33", "KZ-35": "KZ-62"}  # parent: new region
+
+
+def region_code(code: str) -> str:
+    """An ISO 3166-2:KZ code, the letter codes used before the numeric ones translated (ValueError if unknown)."""
+    cleaned = code.strip().upper() if isinstance(code, str) else code
+    return check_region(_LEGACY_REGION_CODES.get(cleaned, cleaned))
+
+
+def region_territory(code: str, on: date) -> frozenset[str]:
+    """The present-day regions that `code` covered on `on` (a parent before the 2022 split covers its
+    new region too)."""
+    code = region_code(code)
+    if on < REGION_REFORM_DATE and code in REGION_SPLITS:
+        return frozenset({code, REGION_SPLITS[code]})
+    return frozenset({code})
 
 
 def _country_zones(country_alpha3: str) -> list[str]:

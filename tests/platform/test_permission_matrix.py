@@ -35,6 +35,7 @@ NOBODY: frozenset[str] = frozenset()
 ANALYSTS = frozenset({"admin_a", "admin_b", "researcher"})
 ANALYSTS_A = frozenset({"admin_a", "researcher"})
 PLATFORM_DATA = frozenset({"admin_a", "admin_b"})
+OWN_AND_ADMIN = frozenset({"admin_a", "respondent"})
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,31 @@ MATRIX: dict[tuple[str, str], Case] = {
         lambda w: f"/registry/requests/{w.a.request.pk}/offer/", REQUEST_SIDE, data=lambda w: {}
     ),
     ("registry/admin/runs/<int:run_id>/", "GET"): Case(lambda w: f"/registry/admin/runs/{w.a.run.pk}/", OWNER),
+    # --- work obligations: the programme's administrators and the participant themselves
+    ("registry/returns/participants/<int:participation_id>/", "GET"): Case(
+        lambda w: f"/registry/returns/participants/{w.a.extra['participation'].pk}/", OWN_AND_ADMIN
+    ),
+    ("registry/returns/participants/<int:participation_id>/episodes/", "POST"): Case(
+        lambda w: f"/registry/returns/participants/{w.a.extra['participation'].pk}/episodes/",
+        OWN_AND_ADMIN,
+        data=lambda w: {},
+    ),
+    ("registry/returns/participants/<int:participation_id>/pauses/", "POST"): Case(
+        lambda w: f"/registry/returns/participants/{w.a.extra['participation'].pk}/pauses/", OWNER, data=lambda w: {}
+    ),
+    ("registry/returns/episodes/<int:episode_id>/document/", "GET"): Case(
+        lambda w: f"/registry/returns/episodes/{w.a.extra['episode'].pk}/document/", OWN_AND_ADMIN
+    ),
+    ("registry/returns/episodes/<int:episode_id>/review/", "POST"): Case(
+        lambda w: f"/registry/returns/episodes/{w.a.extra['episode'].pk}/review/", OWNER, data=lambda w: {}
+    ),
+    ("registry/returns/episodes/<int:episode_id>/employer/", "POST"): Case(
+        lambda w: f"/registry/returns/episodes/{w.a.extra['episode'].pk}/employer/", OWN_AND_ADMIN, data=lambda w: {}
+    ),
+    # The employer's link is the credential: it opens its one episode for whoever holds it.
+    ("registry/confirm/<str:token>/", "GET"): Case(
+        lambda w: f"/registry/confirm/{w.a.extra['employer_token']}/", EVERYONE
+    ),
     # --- staff pages
     ("staff/waves/<slug:slug>/", "GET"): Case(lambda w: f"/staff/waves/{w.a.wave.slug}/", OWNER),
     ("staff/waves/<slug:slug>/responses/", "GET"): Case(lambda w: f"/staff/waves/{w.a.wave.slug}/responses/", OWNER),
@@ -247,6 +273,10 @@ ADMIN_OBJECTS: dict[str, tuple[Callable[[World], object], frozenset[str]]] = {
     "diaspora.matchrun": (lambda w: w.a.run, OWNER),
     "diaspora.person": (lambda w: w.private_person, NOBODY),
     "diaspora.match": (lambda w: w.a.match, NOBODY),
+    "diaspora.obligationrule": (lambda w: w.a.extra["rule"], OWNER),
+    "diaspora.participation": (lambda w: w.a.extra["participation"], OWNER),
+    "diaspora.episode": (lambda w: w.a.extra["episode"], OWNER),
+    "diaspora.obligationimport": (lambda w: w.a.extra["obligation_import"], OWNER),
     "analytics.waveanalysis": (lambda w: w.a.extra["analysis"], OWNER),
     "analytics.aggregationjob": (lambda w: w.a.extra["aggregation_job"], OWNER),
     "analytics.indicatortable": (lambda w: w.a.extra["indicator_table"], OWNER),

@@ -1,0 +1,91 @@
+"""Who sees which participations, episodes and documents: decided here, once.
+
+Programme administrators see the participations of the programmes they administer (all of
+them for a superuser); a participant sees their own, reached through their registry profile or
+their survey respondent record. Nobody else sees any. Every page, API view, export and admin
+list of obligations starts from these querysets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from accounts.models import User
+from accounts.scoping import in_programmes
+
+from .models import Episode, ObligationImport, ObligationRule, Participation
+
+
+def participations_administered(user: User) -> QuerySet[Participation]:
+    return in_programmes(Participation.objects.all(), user).select_related("programme", "rule")
+
+
+def participations_own(user: User) -> QuerySet[Participation]:
+    if not user.is_authenticated:
+        return Participation.objects.none()
+    return (
+        Participation.objects.filter(Q(person__user=user) | Q(respondent__user=user))
+        .select_related("programme", "rule")
+        .distinct()
+    )
+
+
+def participation_for(user: User, participation_id: int) -> tuple[Participation | None, bool]:
+    """The participation if `user` may see it, and whether they see it as its administrator."""
+    administered = participations_administered(user).filter(pk=participation_id).first()
+    if administered is not None:
+        return administered, True
+    return participations_own(user).filter(pk=participation_id).first(), False
+
+
+def rules_administered(user: User) -> QuerySet[ObligationRule]:
+    return in_programmes(ObligationRule.objects.all(), user).select_related("programme")
+
+
+def imports_administered(user: User) -> QuerySet[ObligationImport]:
+    return in_programmes(ObligationImport.objects.all(), user).select_related("programme", "created_by")
+
+
+def documents_to_review(user: User) -> QuerySet[Episode]:
+    return (
+        Episode.objects.filter(participation__in=participations_administered(user), review=Episode.Review.PENDING)
+        .select_related("participation", "participation__programme")
+        .order_by("created_at")
+    )
+
+
+def participant_filter(
+    queryset: QuerySet[Participation],
+    *,
+    programme: str = "",
+    cohort: str = "",
+    status: str = "",
+    at_risk: str = "",
+    region: str = "",
+    tier: str = "",
+    search: str = "",
+    on: dt.date | None = None,
+) -> QuerySet[Participation]:
+    """The administrators' list filters (bad values filter nothing out rather than fail)."""
+    if programme:
+        queryset = queryset.filter(programme__slug=programme)
+    if cohort.isdigit():
+        queryset = queryset.filter(cohort=int(cohort))
+    if status:
+        queryset = queryset.filter(status=status)
+    if at_risk in ("1", "yes", "true"):
+        queryset = queryset.filter(at_risk=True)
+    if region:
+        # Where they are now: an episode in the region that has not ended.
+        on = on or dt.date.today()
+        current = Episode.objects.filter(participation=OuterRef("pk"), region=region, start__lte=on).filter(
+            Q(end__isnull=True) | Q(end__gte=on)
+        )
+        queryset = queryset.filter(Exists(current))
+    if tier.isdigit():
+        queryset = queryset.filter(basis_tier__gte=int(tier)) if int(tier) else queryset.filter(basis_tier=0)
+    if search:
+        queryset = queryset.filter(Q(full_name__icontains=search) | Q(external_id__icontains=search))
+    return queryset
