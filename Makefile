@@ -27,6 +27,7 @@ migrate: $(VENV)/.installed
 demo: migrate
 	DEBUG=1 $(BIN)/python manage.py load_demo
 	DEBUG=1 $(BIN)/python manage.py load_analytics_demo
+	DEBUG=1 $(BIN)/python manage.py load_obligations_demo
 
 run: demo
 	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)

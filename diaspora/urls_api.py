@@ -37,4 +37,7 @@ urlpatterns = [
     path("runs/", api.RunCreateApi.as_view(), name="registry-run-create"),
     path("runs/<int:pk>/", api.RunDetailApi.as_view(), name="registry-run-detail"),
     path("metrics/", api.MetricsApi.as_view(), name="registry-metrics"),
+    path("obligations/indicators/", api.ObligationIndicatorsApi.as_view(), name="registry-obligation-indicators"),
+    path("obligations/at-risk/", api.ObligationAtRiskApi.as_view(), name="registry-obligation-at-risk"),
+    path("me/obligations/", api.MyObligationsApi.as_view(), name="registry-my-obligations"),
 ]

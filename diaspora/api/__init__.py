@@ -7,4 +7,5 @@ and administrators post requests, only administrators run matching and read metr
 """
 
 from .matching import *  # noqa: F403
+from .obligations import *  # noqa: F403
 from .registry import *  # noqa: F403

@@ -82,11 +82,23 @@ def overview(request: HttpRequest) -> HttpResponse:
             at_risk=participations.filter(at_risk=True).order_by("deadline", "full_name")[:20],
             at_risk_total=participations.filter(at_risk=True).count(),
             to_review=scope.documents_to_review(request.user).filter(participation__programme=chosen)[:20],
-            imports=scope.imports_administered(request.user).filter(programme=chosen)[:5],
+            imports=[
+                _report(record) for record in scope.imports_administered(request.user).filter(programme=chosen)[:5]
+            ],
             rules=scope.rules_administered(request.user).filter(programme=chosen),
         )
         context["import_form"] = ImportForm(programmes=programmes, initial={"programme": chosen.slug})
     return page(request, "diaspora/obligations/overview.html", context, current="returns")
+
+
+def _report(record: ObligationImport) -> ObligationImport:
+    """The report's rows with one detail each (the reason, else how it was linked, else the id)."""
+    record.rows = [
+        {"row": entry.get("row"), "status": entry.get("status", ""),
+         "detail": entry.get("reason") or entry.get("link") or entry.get("external_id") or ""}
+        for entry in (record.report or [])[:200]
+    ]  # fmt: skip
+    return record
 
 
 def _charts(indicators: dict[str, Any]) -> list[dict[str, Any]]:
