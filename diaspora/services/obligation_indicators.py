@@ -129,8 +129,12 @@ def _months(start: dt.date, end: dt.date) -> float:
     return (end - start).days / ot.DAYS_PER_MONTH
 
 
-def programme_indicators(participations: QuerySet[Participation], *, on: dt.date | None = None) -> dict[str, Any]:
-    """Every indicator over `participations` (one programme's, already scoped), by cohort."""
+def programme_indicators(
+    participations: QuerySet[Participation], *, on: dt.date | None = None, full: bool = True
+) -> dict[str, Any]:
+    """Every indicator over `participations` (one programme's, already scoped), by cohort. Without
+    `full`, only what the participations' own fields give (returns, fulfilment, knowledge): no
+    regional retention (it reads the episodes) and no curves."""
     on = on or today()
     limit = threshold()
     rows = list(
@@ -198,7 +202,8 @@ def programme_indicators(participations: QuerySet[Participation], *, on: dt.date
         )  # fmt: skip
     )
 
-    out["rates"].extend(_retention(participations, by_cohort, on, limit))
+    if full:
+        out["rates"].extend(_retention(participations, by_cohort, on, limit))
 
     counts = {c: (sum(m["basis_tier"] >= ot.VERIFIED for m in ms), len(ms)) for c, ms in by_cohort.items()}
     out["rates"].append(
@@ -215,7 +220,7 @@ def programme_indicators(participations: QuerySet[Participation], *, on: dt.date
         )  # fmt: skip
     )
 
-    for cohort in sorted(set(open_cohorts)):
+    for cohort in sorted(set(open_cohorts)) if full else []:
         members = by_cohort[cohort]
         returned = [
             (_months(m["obligation_start"], min(m["returned_on"] or on, on)), m["returned_on"] is not None and m["returned_on"] <= on)
@@ -302,4 +307,27 @@ def _retention(participations, by_cohort, on: dt.date, limit: int) -> list[RateI
                 limit,
             )  # fmt: skip
         )
+    return out
+
+
+def programme_summaries(user, participations_administered) -> list[dict[str, Any]]:
+    """For an administrator's home page: per programme with participants, return within 12 months
+    and fulfilment over all cohorts (with their denominators), and the first of the at-risk list."""
+    from accounts.scoping import administered
+
+    out = []
+    for programme in administered(user).order_by("slug"):
+        rows = participations_administered.filter(programme=programme)
+        if not rows.exists():
+            continue
+        figures = programme_indicators(rows, full=False)
+        overall = {r.code: next((row for row in r.rows if row.cohort == ALL), None) for r in figures["rates"]}
+        out.append({
+            "programme": programme, "participants": figures["participants"],
+            "return_12m": overall.get("return_12m"), "fulfilment": overall.get("fulfilment"),
+            "knowledge": overall.get("knowledge"),
+            "at_risk": rows.filter(at_risk=True).count(),
+            "at_risk_first": list(rows.filter(at_risk=True).order_by("deadline", "full_name")[:5]),
+            "threshold": figures["threshold"],
+        })  # fmt: skip
     return out

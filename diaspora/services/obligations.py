@@ -248,12 +248,26 @@ def obligations_recompute(
             changed.append(participation)
         with transaction.atomic():
             if changed:
-                Participation.objects.bulk_update(changed, [*DERIVED, "computed_hash"], batch_size=1000)
+                _write_derived(changed)
             if history:
                 StatusChange.objects.bulk_create(history, batch_size=1000)
         result.changed += len(changed)
         result.history += len(history)
     return result
+
+
+def _write_derived(rows: list[Participation]) -> None:
+    """One UPDATE per participation, sent together (psycopg pipelines executemany): Django's
+    bulk_update builds a CASE per field and row, which PostgreSQL parses slowly at this size."""
+    from django.db import connection
+
+    fields = [Participation._meta.get_field(name) for name in (*DERIVED, "computed_hash")]
+    table = connection.ops.quote_name(Participation._meta.db_table)
+    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
+    statement = f"UPDATE {table} SET {assignments} WHERE {connection.ops.quote_name('id')} = %s"
+    params = [[f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields] + [row.pk] for row in rows]
+    with connection.cursor() as cursor:
+        cursor.executemany(statement, params)
 
 
 def _hash(values: dict[str, Any]) -> str:

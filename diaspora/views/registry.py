@@ -31,8 +31,7 @@ from ..forms import (
     profile_initial,
 )
 from ..models import Consent, Match, Person
-from ..selectors import viewer_is_admin
-from ..selectors_obligations import participations_administered, participations_own
+from ..selectors_obligations import participations_own
 from ..services import lifecycle, registry
 from .common import page, works_with_requests
 from .display import match_view
@@ -43,8 +42,6 @@ def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not user.is_authenticated:
         return redirect("diaspora-join")
-    if viewer_is_admin(user) and participations_administered(user).exists():
-        return redirect("diaspora-obligations")  # their cohorts' returns first; waves and requests a click away
     if works_with_requests(user):  # administrators see their waves and requests there
         return redirect("diaspora-requests")
     if selectors.person_of(user) is not None:

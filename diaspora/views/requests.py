@@ -24,7 +24,9 @@ from ..forms import FeedbackForm, RequestForm, language, request_initial
 from ..models import ExpertiseRequest, Match, Person
 from ..selectors import viewer_is_admin
 from ..selectors_matching import request_row
+from ..selectors_obligations import participations_administered
 from ..services import lifecycle, matching
+from ..services.obligation_indicators import programme_summaries
 from ..services.registry import RegistryInvalid
 from ..services.requests import request_close, request_create, request_update
 from .common import PAGE_SIZE, forbidden, page, staff_only
@@ -45,6 +47,10 @@ def request_list(request: HttpRequest) -> HttpResponse:
         "can_post": selectors.institutions_of(request.user).exists(),
         # Administrators land here: their programmes' survey waves sit above the requests.
         "waves": list(waves_overview(request.user)[:20]) if viewer_is_admin(request.user) else [],
+        # ... and their cohorts' returns: the headline figures and the first of the at-risk list.
+        "returns": programme_summaries(request.user, participations_administered(request.user))
+        if viewer_is_admin(request.user)
+        else [],
     }
     return page(request, "diaspora/requests/list.html", context, current="requests")
 

@@ -53,7 +53,9 @@ def signed_in(user) -> Client:
 
 def test_an_administrator_lands_on_the_returns_page_with_figures_and_denominators(world):
     client = signed_in(world["admin"])
-    assert client.get("/registry/")["Location"] == "/registry/returns/"
+    home = client.get("/registry/", follow=True).content.decode()  # their waves, requests and returns
+    assert 'id="returns-bolashak"' in home and 'data-figure="return_12m"' in home and 'id="returns-serpin"' not in home
+    assert "who graduated at least 12 months ago" in home
     page = client.get("/registry/returns/").content.decode()
     assert 'id="cohorts"' in page and 'data-indicator="return_12m"' in page and 'data-indicator="knowledge"' in page
     assert "Denominator" in page and "Numerator" in page

@@ -47,3 +47,27 @@ def test_the_programme_is_named_in_the_readers_language(demo):
     client, _home = signed_in("programme-admin", "admin-demo-2026")
     client.cookies["django_language"] = "ru"
     assert "Болашак" in client.get("/registry/requests/").content.decode()
+
+
+@pytest.mark.slow
+def test_the_obligations_demo_shows_each_administrator_their_cohorts_and_the_graduate_their_record(demo):
+    from diaspora.models import Participation
+
+    call_command("load_obligations_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    bolashak = Participation.objects.filter(programme__slug="bolashak", synthetic=True)
+    counts = {s: bolashak.filter(status=s).count() for s in ("fulfilled", "in_service", "pending_return", "breached")}
+    total = bolashak.count()
+    # Near the operator's 2023 split: 9,527 fulfilled, 2,987 on monitoring, 268 not returned (of 12,782).
+    assert 0.68 < counts["fulfilled"] / total < 0.80
+    assert 0.15 < (counts["in_service"] + counts["pending_return"]) / total < 0.30
+    assert counts["breached"] / total < 0.06
+    _client, home = signed_in("programme-admin", "admin-demo-2026")
+    assert 'id="returns-bolashak"' in home and "returns-serpin-2050" not in home
+    client, home = signed_in("serpin-admin", "serpin-demo-2026")
+    assert 'id="returns-serpin-2050"' in home
+    assert "Serpin" in client.get("/registry/returns/").content.decode()
+    graduate, _home = signed_in("graduate", "graduate-demo-2026")
+    mine = graduate.get("/registry/me/obligations/").content.decode()
+    assert 'id="standing"' in mine and 'id="timeline"' in mine
+    call_command("load_obligations_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert bolashak.count() == total  # a rerun adds nothing
