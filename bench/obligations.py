@@ -112,10 +112,10 @@ def load(n_participants: int, n_episodes: int):
             ["programme_id", "rule_id", "cohort", "external_id", "full_name", "email", "host_country",
              "host_institution", "field_of_study", "graduation_date", "obligation_start", "link_candidates",
              "synthetic", "status", "status_reason", "months_served", "months_owed", "basis_tier", "at_risk", "risks",
-             "computed_hash", "created_at"],
+             "explanation", "computed_hash", "created_at"],
             (
                 (programme.pk, rule.pk, g.year - 3, f"P-{i:06d}", f"Participant {i}", "", "GBR", "", "", g, g, "[]",
-                 "true", "pending_return", "", 0, 0, 0, "false", "[]", "", now)
+                 "true", "pending_return", "", 0, 0, 0, "false", "[]", "{}", "", now)
                 for i, g in enumerate(graduations)
             ),
         )  # fmt: skip

@@ -22,10 +22,38 @@ from datetime import date, timedelta
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
+from django.utils.translation import gettext_noop  # marks texts for translation; needs no settings
 
 from .vocabularies.geography import region_territory
 
 DAYS_PER_MONTH = 365.2425 / 12
+
+
+class Text(str):
+    """An English explanation that can be shown in the reader's language: the template (marked for
+    translation) and its values are kept beside the text."""
+
+    template: str
+    args: dict[str, Any]
+
+    def __new__(cls, template: str, **args: Any) -> Text:
+        text = super().__new__(cls, template % args if args else template)
+        text.template, text.args = template, args
+        return text
+
+    def pair(self) -> list[Any]:
+        return [self.template, self.args]
+
+
+def translated(pair: list[Any] | tuple[Any, Any] | str) -> str:
+    """A stored [template, args] pair (or a plain text) in the active language."""
+    from django.utils.translation import gettext
+
+    if isinstance(pair, str):
+        return pair
+    template, args = pair
+    return gettext(template) % args if args else gettext(template)
+
 
 # Statuses, in the order they are decided.
 FULFILLED = "fulfilled"
@@ -81,7 +109,7 @@ class Pause:
 @dataclass
 class Standing:
     status: str
-    reason: str
+    reason: Text
     window_start: date
     window_end: date  # inclusive
     served_days: int
@@ -91,8 +119,8 @@ class Standing:
     basis_tier: int  # strongest tier behind the status (0: nothing on record)
     fulfilled_on: date | None = None  # the day the months required were reached
     counted: list[Any] = field(default_factory=list)  # keys of the spans that count
-    excluded: dict[Any, str] = field(default_factory=dict)  # key: why it does not count
-    risks: list[str] = field(default_factory=list)
+    excluded: dict[Any, Text] = field(default_factory=dict)  # key: why it does not count
+    risks: list[Text] = field(default_factory=list)
 
     @property
     def months_served(self) -> float:
@@ -123,23 +151,24 @@ def rule_territory(regions: Iterable[str], adopted_on: date) -> frozenset[str]:
     return frozenset(out)
 
 
-def qualifies(span: Span, rule: Rule) -> str:
+def qualifies(span: Span, rule: Rule) -> Text | str:
     """Why `span` does not count towards the obligation ('' when it does)."""
     if span.kind != EMPLOYMENT:
-        return "residence, not work"
+        return Text(gettext_noop("residence, not work"))
     if span.country not in rule.countries:
-        return f"work in {span.country or 'an unknown country'}, not in {', '.join(sorted(rule.countries))}"
+        return Text(gettext_noop("work in %(country)s, not in %(allowed)s"), country=span.country or "?",
+                    allowed=", ".join(sorted(rule.countries)))  # fmt: skip
     if rule.regions:
         if not span.region:
-            return "the region is not known and the rule names regions"
+            return Text(gettext_noop("the region is not known and the rule names regions"))
         try:
             territory = region_territory(span.region, span.start)
         except ValueError:
-            return f"unknown region {span.region}"
+            return Text(gettext_noop("unknown region %(region)s"), region=span.region)
         if not territory <= rule.regions:
-            return f"{span.region} is not a qualifying region"
+            return Text(gettext_noop("%(region)s is not a qualifying region"), region=span.region)
     if rule.specialty_required and span.specialty_related is not True:
-        return "not recorded as work in the specialty"
+        return Text(gettext_noop("not recorded as work in the specialty"))
     return ""
 
 
@@ -213,7 +242,7 @@ def standing(
             continue
         piece = _clip(span.start, span.end or today, start, last_day)
         if piece is None:
-            excluded[span.key] = "outside the obligation window"
+            excluded[span.key] = Text(gettext_noop("outside the obligation window"))
             continue
         counted.append(span.key)
         intervals.append(piece)
@@ -233,22 +262,32 @@ def standing(
     pause_now = {p.kind for p in pauses if _active(p, today)}
     months = lambda days: f"{days / DAYS_PER_MONTH:.1f}"  # noqa: E731
     if served >= required_days:
-        status, reason = FULFILLED, f"{months(served)} qualifying months served of {rule.months_required} required"
+        status = FULFILLED
+        reason = Text(gettext_noop("%(served)s qualifying months served of %(required)s required"), served=months(served),
+                      required=rule.months_required)  # fmt: skip
     elif "waiver" in pause_now:
-        status, reason = WAIVED, "the obligation was waived"
+        status, reason = WAIVED, Text(gettext_noop("the obligation was waived"))
     elif "exemption" in pause_now:
-        status, reason = EXEMPT, "exempt from the obligation"
+        status, reason = EXEMPT, Text(gettext_noop("exempt from the obligation"))
     elif "deferral" in pause_now:
-        status, reason = DEFERRED, "the obligation is deferred; the window is lengthened by the deferral"
+        status, reason = (
+            DEFERRED,
+            Text(gettext_noop("the obligation is deferred; the window is lengthened by the deferral")),
+        )
     elif today > window_end:
         status = BREACHED
-        reason = f"the window closed on {window_end.isoformat()} with {months(owed)} months still owed"
+        reason = Text(gettext_noop("the window closed on %(date)s with %(owed)s months still owed"), date=window_end.isoformat(),
+                      owed=months(owed))  # fmt: skip
     elif serving_now:
-        status, reason = IN_SERVICE, f"in qualifying work since {min(s.start for s in serving_now).isoformat()}"
+        since = min(s.start for s in serving_now).isoformat()
+        status, reason = IN_SERVICE, Text(gettext_noop("in qualifying work since %(date)s"), date=since)
     elif returned_on is None:
-        status, reason = PENDING_RETURN, "no return to a qualifying country on record"
+        status, reason = PENDING_RETURN, Text(gettext_noop("no return to a qualifying country on record"))
     else:
-        status, reason = PENDING_RETURN, f"back since {returned_on.isoformat()}, no qualifying work on record now"
+        status = PENDING_RETURN
+        reason = Text(
+            gettext_noop("back since %(date)s, no qualifying work on record now"), date=returned_on.isoformat()
+        )
     chosen = basis.get(status) or [s for s in spans if (s.end is None or s.end >= recent)]
     basis_tier = max((s.tier for s in chosen), default=0)
 
@@ -257,16 +296,18 @@ def standing(
         # Every day of the window not yet counted could still count (today too, unless it already does).
         remaining = (window_end - today).days + (0 if serving_now else 1)
         if remaining < owed:
-            risks.append(
-                f"the {months(remaining)} months left in the window cannot cover the {months(owed)} months owed"
-            )
+            risks.append(Text(gettext_noop("the %(left)s months left in the window cannot cover the %(owed)s months owed"),
+                              left=months(remaining), owed=months(owed)))  # fmt: skip
         if returned_on is None and today >= start + relativedelta(months=rule.grace_months):
-            risks.append(f"not back {rule.grace_months} months after the obligation started (the grace period)")
+            risks.append(Text(gettext_noop("not back %(months)s months after the obligation started (the grace period)"),
+                              months=rule.grace_months))  # fmt: skip
         if unverified_months is not None:
             since = today - relativedelta(months=unverified_months)
             verified = [s for s in spans if s.tier >= VERIFIED and (s.end is None or s.end >= since)]
             if not verified:
-                risks.append(f"no verified episode in the last {unverified_months} months")
+                risks.append(
+                    Text(gettext_noop("no verified episode in the last %(months)s months"), months=unverified_months)
+                )
     return Standing(
         status=status,
         reason=reason,

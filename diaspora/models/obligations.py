@@ -112,6 +112,8 @@ class Participation(models.Model):
     last_verified_on = models.DateField(null=True, blank=True)
     at_risk = models.BooleanField(default=False)
     risks = models.JSONField(default=list, blank=True)
+    # The reason and risks as [template, values] pairs, shown in the reader's language.
+    explanation = models.JSONField(default=dict, blank=True)
     computed_on = models.DateField(null=True, blank=True)
     computed_hash = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -130,6 +132,20 @@ class Participation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.full_name} ({self.programme}, {self.cohort})"
+
+    @property
+    def reason_text(self) -> str:
+        from ..obligation_time import translated
+
+        pair = (self.explanation or {}).get("reason")
+        return translated(pair) if pair else self.status_reason
+
+    @property
+    def risk_texts(self) -> list[str]:
+        from ..obligation_time import translated
+
+        pairs = (self.explanation or {}).get("risks")
+        return [translated(pair) for pair in pairs] if pairs is not None else list(self.risks)
 
 
 class Episode(models.Model):
@@ -242,6 +258,7 @@ class StatusChange(models.Model):
     old_status = models.CharField(max_length=16, choices=ObligationStatus.choices, blank=True)
     new_status = models.CharField(max_length=16, choices=ObligationStatus.choices)
     reason = models.CharField(max_length=300)
+    explanation = models.JSONField(default=list, blank=True, help_text="The reason as a [template, values] pair.")
     months_served = models.DecimalField(max_digits=6, decimal_places=2)
     changed_on = models.DateField()
     created_at = models.DateTimeField(auto_now_add=True)
@@ -253,6 +270,12 @@ class StatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.old_status or '—'} → {self.new_status} on {self.changed_on}"
+
+    @property
+    def reason_text(self) -> str:
+        from ..obligation_time import translated
+
+        return translated(self.explanation) if self.explanation else self.reason
 
 
 class ObligationImport(models.Model):

@@ -328,6 +328,6 @@ def programme_summaries(user, participations_administered) -> list[dict[str, Any
             "knowledge": overall.get("knowledge"),
             "at_risk": rows.filter(at_risk=True).count(),
             "at_risk_first": list(rows.filter(at_risk=True).order_by("deadline", "full_name")[:5]),
-            "threshold": figures["threshold"],
+            "threshold": figures["threshold"], "synthetic": rows.filter(synthetic=True).exists(),
         })  # fmt: skip
     return out

@@ -32,7 +32,7 @@ from .registry import _country
 
 DERIVED = (
     "status", "status_reason", "months_served", "months_owed", "window_end", "deadline", "returned_on",
-    "fulfilled_on", "basis_tier", "last_verified_on", "at_risk", "risks", "computed_on",
+    "fulfilled_on", "basis_tier", "last_verified_on", "at_risk", "risks", "explanation", "computed_on",
 )  # fmt: skip
 
 
@@ -182,7 +182,7 @@ def _derived(standing: ot.Standing, spans: list[ot.Span], on: dt.date) -> dict[s
     verified = [s for s in spans if s.tier >= ot.VERIFIED]
     return {
         "status": standing.status,
-        "status_reason": standing.reason[:300],
+        "status_reason": str(standing.reason)[:300],
         "months_served": Decimal(f"{standing.months_served:.2f}"),
         "months_owed": Decimal(f"{standing.months_owed:.2f}"),
         "window_end": standing.window_end,
@@ -192,7 +192,8 @@ def _derived(standing: ot.Standing, spans: list[ot.Span], on: dt.date) -> dict[s
         "basis_tier": standing.basis_tier,
         "last_verified_on": max((min(s.end or on, on) for s in verified), default=None),
         "at_risk": standing.at_risk,
-        "risks": standing.risks,
+        "risks": [str(risk) for risk in standing.risks],
+        "explanation": {"reason": standing.reason.pair(), "risks": [risk.pair() for risk in standing.risks]},
         "computed_on": on,
     }
 
@@ -238,6 +239,7 @@ def obligations_recompute(
                         old_status=before["status"] if participation.computed_on is not None else "",
                         new_status=values["status"],
                         reason=values["status_reason"],
+                        explanation=values["explanation"]["reason"],
                         months_served=values["months_served"],
                         changed_on=on,
                     )

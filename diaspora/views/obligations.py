@@ -86,6 +86,7 @@ def overview(request: HttpRequest) -> HttpResponse:
                 _report(record) for record in scope.imports_administered(request.user).filter(programme=chosen)[:5]
             ],
             rules=scope.rules_administered(request.user).filter(programme=chosen),
+            synthetic=participations.filter(synthetic=True).exists(),
         )
         context["import_form"] = ImportForm(programmes=programmes, initial={"programme": chosen.slug})
     return page(request, "diaspora/obligations/overview.html", context, current="returns")
@@ -191,7 +192,8 @@ def _timeline(participation: Participation) -> tuple[list[dict[str, Any]], ot.St
         participation, service.arithmetic_rule(participation.rule), rows, pauses, service.today()
     )
     timeline = [
-        {"episode": e, "counts": e.pk in standing.counted, "why_not": standing.excluded.get(e.pk, ""),
+        {"episode": e, "counts": e.pk in standing.counted,
+         "why_not": ot.translated(standing.excluded[e.pk].pair()) if e.pk in standing.excluded else "",
          "tier": tier_label(e.tier), "region": region_label(e.region, _language()) if e.region else ""}
         for e in episodes
     ]  # fmt: skip

@@ -170,3 +170,14 @@ def test_the_api_gives_the_indicators_as_json_and_csv_and_the_at_risk_list(world
     assert member.get("/api/v1/registry/obligations/indicators/").status_code == 403
     [mine] = member.get("/api/v1/registry/me/obligations/").json()
     assert mine["external_id"] == "B-1" and mine["months_required"] == 60
+
+
+def test_the_reason_and_risks_are_shown_in_the_readers_language(world):
+    client = signed_in(world["admin"])
+    client.cookies["django_language"] = "ru"
+    worker = Participation.objects.get(external_id="B-2")
+    page = client.get(f"/registry/returns/participants/{worker.pk}/").content.decode()
+    assert worker.status_reason not in page  # the English reason is stored for the API and history
+    assert "засчитываем" in page or "отработано" in page
+    client.cookies["django_language"] = "kk"
+    assert "есептелетін" in client.get(f"/registry/returns/participants/{worker.pk}/").content.decode()
