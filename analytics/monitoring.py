@@ -150,7 +150,52 @@ def _gain(user: User, language: str) -> tuple[list[Figure], list[dict[str, Any]]
             _("Returned"),
         ),
     ]
+    figures.extend(_programme_returns(user))
     return figures, _programme_facts(user)
+
+
+def _programme_returns(user: User) -> list[Figure]:
+    """The programmes' own return and fulfilment rates by cohort, from participants' episodes (the
+    programmes the user administers; every programme for researchers), suppressed at their threshold."""
+    from accounts.models import Programme
+    from diaspora.selectors_obligations import participations_for_monitoring
+    from diaspora.services.obligation_indicators import programme_indicators
+
+    limit = thresholds()[selectors.audience(user)]
+    scoped = participations_for_monitoring(user)
+    returns, fulfilment, synthetic = [], [], False
+    for programme in Programme.objects.filter(pk__in=scoped.values("programme_id")).order_by("slug"):
+        rows = scoped.filter(programme=programme)
+        synthetic = synthetic or rows.filter(synthetic=True).exists()
+        figures = {r.code: r for r in programme_indicators(rows, full=False, limit=limit)["rates"]}
+        for code, out in (("return_12m", returns), ("fulfilment", fulfilment)):
+            points = [
+                {"x": str(row.cohort), "value": round(100 * row.rate, 1), "status": "",
+                 "vintage": f"{row.numerator} / {row.denominator}",
+                 "source": _("%(name)s participants and their episodes on this platform") % {"name": programme.local_name}}
+                for row in figures[code].rows if row.cohort != "all" and row.rate is not None
+            ]  # fmt: skip
+            if points:
+                out.append({"label": programme.local_name, "points": points})
+    caveats = [
+        _("Cohorts of fewer than %(k)s participants, and figures that would reveal them, are left out.") % {"k": limit}
+    ]
+    if synthetic:
+        caveats.append(_("Some programmes hold synthetic demo participants."))
+    made = []
+    for fig_id, title, series, note in (
+        ("gain-programme-returns", _("Programme participants back within 12 months of graduation, by cohort (%)"), returns,
+         _("Denominator: participants who graduated at least 12 months ago.")),
+        ("gain-programme-fulfilment", _("Work obligations fulfilled, by cohort whose window has closed (%)"), fulfilment,
+         _("Denominator: participants who fulfilled or breached the obligation; exempt and waived are outside it.")),
+    ):  # fmt: skip
+        figure = official_figure(fig_id, title, series, caveats=[*caveats, note], unit="%")
+        figure.columns[-1] = _("Numerator / denominator")
+        figure.synthetic = synthetic
+        if not series:
+            figure.empty = _("No programme participants to count yet.")
+        made.append(figure)
+    return made
 
 
 def _train(user: User, language: str) -> tuple[list[Figure], list[dict[str, Any]]]:

@@ -12,7 +12,7 @@ import datetime as dt
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from accounts.models import User
+from accounts.models import Role, User
 from accounts.scoping import in_programmes
 
 from .models import Episode, ObligationImport, ObligationRule, Participation
@@ -20,6 +20,14 @@ from .models import Episode, ObligationImport, ObligationRule, Participation
 
 def participations_administered(user: User) -> QuerySet[Participation]:
     return in_programmes(Participation.objects.all(), user).select_related("programme", "rule")
+
+
+def participations_for_monitoring(user: User) -> QuerySet[Participation]:
+    """Whose aggregates a user's monitoring pages count: administrators their programmes', researchers
+    every programme's (they see only suppressed figures, never a participant)."""
+    if user.is_authenticated and not user.is_superuser and user.role == Role.RESEARCHER:
+        return Participation.objects.select_related("programme", "rule")
+    return participations_administered(user)
 
 
 def participations_own(user: User) -> QuerySet[Participation]:

@@ -130,13 +130,13 @@ def _months(start: dt.date, end: dt.date) -> float:
 
 
 def programme_indicators(
-    participations: QuerySet[Participation], *, on: dt.date | None = None, full: bool = True
+    participations: QuerySet[Participation], *, on: dt.date | None = None, full: bool = True, limit: int | None = None
 ) -> dict[str, Any]:
     """Every indicator over `participations` (one programme's, already scoped), by cohort. Without
     `full`, only what the participations' own fields give (returns, fulfilment, knowledge): no
     regional retention (it reads the episodes) and no curves."""
     on = on or today()
-    limit = threshold()
+    limit = limit or threshold()
     rows = list(
         participations.order_by().values(
             "id", "cohort", "rule_id", "obligation_start", "returned_on", "fulfilled_on", "status", "window_end",

@@ -181,3 +181,11 @@ def test_the_reason_and_risks_are_shown_in_the_readers_language(world):
     assert "засчитываем" in page or "отработано" in page
     client.cookies["django_language"] = "kk"
     assert "есептелетін" in client.get(f"/registry/returns/participants/{worker.pk}/").content.decode()
+
+
+def test_the_returns_pillar_of_the_monitoring_pages_shows_the_programmes_figures(world):
+    page = signed_in(world["admin"]).get("/analytics/monitoring/gain/").content.decode()
+    assert 'id="gain-programme-returns"' in page and 'id="gain-programme-fulfilment"' in page
+    assert "Bolashak" in page and "Serpin-2050" not in page
+    other = signed_in(world["other_admin"]).get("/analytics/monitoring/gain/").content.decode()
+    assert "Bolashak" not in other.split('id="gain-programme-returns"')[1].split("</figure>")[0]

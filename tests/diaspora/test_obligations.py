@@ -328,3 +328,20 @@ def test_the_employer_link_confirms_once_only_its_episode_and_expires(bolashak, 
     EmployerConfirmation.objects.filter(episode=episode, used_at__isnull=True).update(expires_at=timezone.now())
     with pytest.raises(LinkRefused, match="expired"):
         employer_link_open(second.rstrip("/").rsplit("/", 1)[-1])
+
+
+def test_the_weekly_digest_mails_each_programmes_administrators_once(bolashak, bolashak_rule, designer, mailoutbox):
+    from diaspora.services.obligations import obligations_digest
+
+    designer.email = "admin@bolashak.example"
+    designer.save()
+    imported(bolashak, "B-1,Aigerim,,2022,2025-06-30,GBR,,\n")
+    participation = Participation.objects.get()
+    monday = TODAY - dt.timedelta(days=TODAY.weekday())
+    StatusChange.objects.create(participation=participation, old_status="pending_return", new_status="in_service",
+                                reason="in qualifying work since 2025-09-01", months_served=2,
+                                changed_on=monday - dt.timedelta(days=3))  # fmt: skip
+    result = obligations_digest(on=monday)
+    assert result.sent == 1 and mailoutbox[-1].to == ["admin@bolashak.example"]
+    assert "Aigerim (B-1, cohort 2022): Pending return -> In service" in mailoutbox[-1].body
+    assert obligations_digest(on=monday).sent == 0  # once a week
