@@ -76,7 +76,10 @@ def participant_filter(
     search: str = "",
     on: dt.date | None = None,
 ) -> QuerySet[Participation]:
-    """The administrators' list filters (bad values filter nothing out rather than fail)."""
+    """The administrators' list filters (a value no row can hold matches nothing rather than fail)."""
+    values = (programme, cohort, status, at_risk, region, tier, search)
+    if any("\x00" in value for value in values):
+        return queryset.none()  # PostgreSQL text cannot hold NUL: no row matches it
     if programme:
         queryset = queryset.filter(programme__slug=programme)
     if cohort.isdigit():

@@ -9,6 +9,7 @@ import csv
 import io
 from typing import Any
 
+from django.core.validators import slug_re
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
@@ -68,6 +69,8 @@ def _blank(value: Any) -> Any:
 
 def _programme(request: Request):
     slug = request.query_params.get("programme", "")
+    if slug and not slug_re.fullmatch(slug):
+        raise Http404("No such programme (or not one you administer).")
     programmes = administered(request.user).order_by("slug")
     programme = programmes.filter(slug=slug).first() if slug else programmes.first()
     if programme is None:

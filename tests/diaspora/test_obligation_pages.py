@@ -189,3 +189,14 @@ def test_the_returns_pillar_of_the_monitoring_pages_shows_the_programmes_figures
     assert "Bolashak" in page and "Serpin-2050" not in page
     other = signed_in(world["other_admin"]).get("/analytics/monitoring/gain/").content.decode()
     assert "Bolashak" not in other.split('id="gain-programme-returns"')[1].split("</figure>")[0]
+
+
+def test_a_nul_byte_in_a_filter_or_programme_matches_nothing_rather_than_failing(world):
+    from rest_framework.test import APIClient
+
+    client = signed_in(world["admin"])
+    assert client.get("/registry/returns/participants/?q=a%00b&region=%00").status_code == 200
+    api = APIClient()
+    api.force_authenticate(world["admin"])
+    assert api.get("/api/v1/registry/obligations/at-risk/?programme=%00").status_code == 404
+    assert api.get("/api/v1/registry/obligations/indicators/?programme=bol%00ashak").status_code == 404
