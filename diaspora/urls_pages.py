@@ -52,6 +52,7 @@ urlpatterns = [
     path(
         "returns/episodes/<int:episode_id>/employer/", obligations.employer_request, name="diaspora-obligation-employer"
     ),
+    path("returns/pauses/<int:pause_id>/evidence/", obligations.evidence, name="diaspora-obligation-evidence"),
     path("returns/imports/", obligations.import_file, name="diaspora-obligation-import"),
     path("me/obligations/", obligations.mine, name="diaspora-my-obligations"),
     path("confirm/<str:token>/", obligations.employer_confirm, name="diaspora-employer-confirm"),

@@ -202,7 +202,7 @@ def _obligations(side: Side) -> None:
 
     from diaspora.models import Episode, ObligationRule, Participation
     from diaspora.services.obligation_imports import participants_import
-    from diaspora.services.obligations import employer_link_request, episode_record
+    from diaspora.services.obligations import employer_link_request, episode_record, pause_record
 
     slug = side.programme.slug
     side.extra["rule"] = ObligationRule.objects.create(
@@ -223,6 +223,10 @@ def _obligations(side: Side) -> None:
         source=Episode.Source.PARTICIPANT, document=ContentFile(b"%PDF-1.4 contract", name=f"{slug}-contract.pdf"),
     )  # fmt: skip
     side.extra["episode"] = episode
+    side.extra["pause"] = pause_record(
+        participation, {"kind": "deferral", "start": dt.date(2030, 1, 1), "end": dt.date(2030, 6, 30), "reason": "PhD"},
+        user=None, evidence=ContentFile(b"%PDF-1.4 letter", name=f"{slug}-letter.pdf"),
+    )  # fmt: skip
     link = employer_link_request(episode, email=f"hr@{slug}.example", user=None, base_url="http://testserver")
     side.extra["employer_token"] = link.rstrip("/").rsplit("/", 1)[-1]
 

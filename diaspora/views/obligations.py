@@ -24,7 +24,7 @@ from accounts.scoping import administered
 from .. import obligation_time as ot
 from .. import selectors_obligations as scope
 from ..forms_obligations import EmployerAnswerForm, EmployerRequestForm, EpisodeForm, ImportForm, PauseForm
-from ..models import Episode, ObligationImport, ObligationStatus, Participation
+from ..models import Episode, ObligationImport, ObligationPause, ObligationStatus, Participation
 from ..selectors import viewer_is_admin
 from ..services import obligations as service
 from ..services.obligation_imports import episodes_import, participants_import
@@ -324,6 +324,21 @@ def document(request: HttpRequest, episode_id: int) -> HttpResponse:
     content_type = mimetypes.guess_type(episode.document.name)[0] or "application/octet-stream"
     response = FileResponse(episode.document.open("rb"), content_type=content_type)
     response["Content-Disposition"] = f'inline; filename="episode-{episode.pk}{_suffix(episode.document.name)}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@admins_only
+def evidence(request: HttpRequest, pause_id: int) -> HttpResponse:
+    """The evidence of a deferral, exemption or waiver, for the programme's administrators."""
+    pause = ObligationPause.objects.filter(
+        pk=pause_id, participation__in=scope.participations_administered(request.user)
+    ).first()
+    if pause is None or not pause.evidence:
+        raise Http404
+    content_type = mimetypes.guess_type(pause.evidence.name)[0] or "application/octet-stream"
+    response = FileResponse(pause.evidence.open("rb"), content_type=content_type)
+    response["Content-Disposition"] = f'inline; filename="evidence-{pause.pk}{_suffix(pause.evidence.name)}"'
     response["X-Content-Type-Options"] = "nosniff"
     return response
 

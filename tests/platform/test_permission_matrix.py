@@ -174,6 +174,9 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("registry/returns/episodes/<int:episode_id>/document/", "GET"): Case(
         lambda w: f"/registry/returns/episodes/{w.a.extra['episode'].pk}/document/", OWN_AND_ADMIN
     ),
+    ("registry/returns/pauses/<int:pause_id>/evidence/", "GET"): Case(
+        lambda w: f"/registry/returns/pauses/{w.a.extra['pause'].pk}/evidence/", OWNER
+    ),
     ("registry/returns/episodes/<int:episode_id>/review/", "POST"): Case(
         lambda w: f"/registry/returns/episodes/{w.a.extra['episode'].pk}/review/", OWNER, data=lambda w: {}
     ),
