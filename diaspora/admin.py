@@ -3,6 +3,7 @@ a hidden profile or a withdrawn consent does not appear here either."""
 
 from django import forms
 from django.contrib import admin
+from django.utils import timezone
 
 from accounts.scoping import ProgrammeScopedAdmin, ScopedInline, SuperusersChange, in_programmes
 
@@ -185,10 +186,33 @@ class ParticipationAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
     raw_id_fields = ["person", "respondent"]
     inlines = [EpisodeInline, PauseInline, HistoryInline]
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        # Links to people are made by the import's matching or by choosing a listed candidate on the
+        # participant's page; only superusers point one at any account.
+        return fields if request.user.is_superuser else [*fields, "person", "respondent"]
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "rule":
             kwargs["queryset"] = in_programmes(ObligationRule.objects.all(), request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+
+        class Checked(form):
+            def clean(self):
+                cleaned = super().clean()
+                rule, programme = cleaned.get("rule"), cleaned.get("programme") or (obj.programme if obj else None)
+                if rule is not None and programme is not None and rule.programme_id != programme.pk:
+                    self.add_error("rule", "The rule belongs to another programme.")
+                for name in ("graduation_date", "obligation_start"):
+                    value = cleaned.get(name)
+                    if value is not None and not 1990 <= value.year <= timezone.localdate().year + 10:
+                        self.add_error(name, "The date is out of range.")
+                return cleaned
+
+        return Checked
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -223,6 +247,16 @@ class EpisodeAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
         if db_field.name == "participation":
             kwargs["queryset"] = in_programmes(Participation.objects.all(), request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def delete_model(self, request, obj):
+        participation = obj.participation
+        super().delete_model(request, obj)
+        obligations.participation_recompute(participation)
+
+    def delete_queryset(self, request, queryset):
+        touched = list(queryset.order_by().values_list("participation_id", flat=True).distinct())
+        super().delete_queryset(request, queryset)
+        obligations.obligations_recompute(Participation.objects.filter(pk__in=touched))
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data

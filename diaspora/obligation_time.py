@@ -5,9 +5,12 @@ the obligation's start (graduation, unless the programme says otherwise) and las
 `window_months`, lengthened by the days of any deferral. Qualifying work is an employment
 episode in a qualifying country and, when the rule names regions, in one of them (region
 codes are compared as territories, so a pre-2022 episode in a parent region fits a rule that
-covers both halves of the split); with `specialty_required`, only episodes marked related to
-the specialty count. Overlapping episodes count once: months served are the days of the union
-of qualifying intervals inside the window (up to today), divided by the mean month length.
+covers both halves of the split, and an episode running across the split is judged on each
+side of it); with `specialty_required`, only episodes marked related to the specialty count.
+Overlapping episodes count once. The obligation is met when the days of the union of
+qualifying intervals inside the window (up to today) reach the days of `months_required`
+calendar months from the start (five years from 2021-01-01 are 1,826 days); months served
+are those days in the participant's own months (the required days over the months required).
 
 Dates are whole days; an episode's end is its last day (inclusive); an open end means "still
 going" and runs to today.
@@ -15,7 +18,6 @@ going" and runs to today.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -118,17 +120,18 @@ class Standing:
     returned_on: date | None
     basis_tier: int  # strongest tier behind the status (0: nothing on record)
     fulfilled_on: date | None = None  # the day the months required were reached
+    month_days: float = DAYS_PER_MONTH  # the length of a month for this participant (see standing)
     counted: list[Any] = field(default_factory=list)  # keys of the spans that count
     excluded: dict[Any, Text] = field(default_factory=dict)  # key: why it does not count
     risks: list[Text] = field(default_factory=list)
 
     @property
     def months_served(self) -> float:
-        return round(self.served_days / DAYS_PER_MONTH, 2)
+        return round(self.served_days / self.month_days, 2)
 
     @property
     def months_owed(self) -> float:
-        return round(max(0, self.required_days - self.served_days) / DAYS_PER_MONTH, 2)
+        return round(max(0, self.required_days - self.served_days) / self.month_days, 2)
 
     @property
     def window_days(self) -> int:
@@ -139,8 +142,9 @@ class Standing:
         return bool(self.risks)
 
 
-def months_in_days(months: float) -> int:
-    return int(math.ceil(months * DAYS_PER_MONTH - 1e-9))
+def required_days_from(start: date, months: int) -> int:
+    """The days in `months` calendar months from `start` (five years from 2021-01-01: 1,826)."""
+    return (start + relativedelta(months=months) - start).days
 
 
 def rule_territory(regions: Iterable[str], adopted_on: date) -> frozenset[str]:
@@ -208,6 +212,27 @@ def _day_reaching(intervals: Iterable[tuple[date, date]], days: int) -> date | N
     return None
 
 
+def _reform_pieces(span: Span, today: date) -> list[Span]:
+    """`span`, cut at the 2022 regional split when it runs across it in a region the split changed."""
+    from dataclasses import replace
+
+    from .vocabularies.geography import REGION_REFORM_DATE, REGION_SPLITS, region_code
+
+    end = span.end or today
+    if not span.region or not (span.start < REGION_REFORM_DATE <= end):
+        return [span]
+    try:
+        code = region_code(span.region)
+    except ValueError:
+        return [span]
+    if code not in REGION_SPLITS:
+        return [span]
+    return [
+        replace(span, end=REGION_REFORM_DATE - timedelta(days=1)),
+        replace(span, start=REGION_REFORM_DATE),
+    ]
+
+
 def _clip(start: date, end: date, low: date, high: date) -> tuple[date, date] | None:
     start, end = max(start, low), min(end, high)
     return (start, end) if start <= end else None
@@ -228,29 +253,39 @@ def standing(
 ) -> Standing:
     """The participant's standing on `today`: months served, status with its reason, risks."""
     # Deferrals lengthen the window by the days they cover (each day once, only days so far).
-    deferrals = [(p.start, min(p.end or today, today)) for p in pauses if p.kind == "deferral" and p.start <= today]
-    deferred_days = _union_days(d for d in deferrals if d[0] <= d[1] and d[1] >= start)
+    deferrals = [
+        (max(p.start, start), min(p.end or today, today)) for p in pauses if p.kind == "deferral" and p.start <= today
+    ]
+    deferred_days = _union_days(d for d in deferrals if d[0] <= d[1])
     window_end = start + relativedelta(months=rule.window_months) - timedelta(days=1) + timedelta(days=deferred_days)
-    required_days = months_in_days(rule.months_required)
+    # A month is the participant's own calendar month: the months required, counted from the start.
+    required_days = required_days_from(start, rule.months_required)
+    month_days = required_days / max(rule.months_required, 1)
     last_day = min(today, window_end)
 
     counted, excluded, intervals = [], {}, []
     for span in spans:
-        why = qualifies(span, rule)
-        if why:
-            excluded[span.key] = why
-            continue
-        piece = _clip(span.start, span.end or today, start, last_day)
-        if piece is None:
-            excluded[span.key] = Text(gettext_noop("outside the obligation window"))
+        why, found = "", []
+        # Either side of the 2022 split, a region code covers a different territory.
+        for piece in _reform_pieces(span, today):
+            why = qualifies(piece, rule)
+            if why:
+                continue
+            clipped = _clip(piece.start, piece.end or today, start, last_day)
+            if clipped is not None:
+                found.append(clipped)
+        if not found:
+            excluded[span.key] = why or Text(gettext_noop("outside the obligation window"))
             continue
         counted.append(span.key)
-        intervals.append(piece)
+        intervals.extend(found)
     served = _union_days(intervals)
     owed = max(0, required_days - served)
     deadline = window_end - timedelta(days=owed - 1) if owed else None
 
-    at_home = [s for s in spans if s.country in rule.countries and (s.end is None or s.end >= start)]
+    at_home = [
+        s for s in spans if s.country in rule.countries and s.start <= today and (s.end is None or s.end >= start)
+    ]
     returned_on = min((max(s.start, start) for s in at_home), default=None)
     serving_now = [s for s in spans if s.key in counted and s.start <= today and (s.end is None or s.end >= today)]
     recent = today - relativedelta(months=12)
@@ -260,7 +295,7 @@ def standing(
     }
 
     pause_now = {p.kind for p in pauses if _active(p, today)}
-    months = lambda days: f"{days / DAYS_PER_MONTH:.1f}"  # noqa: E731
+    months = lambda days: f"{days / month_days:.1f}"  # noqa: E731
     if served >= required_days:
         status = FULFILLED
         reason = Text(gettext_noop("%(served)s qualifying months served of %(required)s required"), served=months(served),
@@ -319,6 +354,7 @@ def standing(
         returned_on=returned_on,
         basis_tier=basis_tier,
         fulfilled_on=_day_reaching(intervals, required_days) if served >= required_days else None,
+        month_days=month_days,
         counted=counted,
         excluded=excluded,
         risks=risks,

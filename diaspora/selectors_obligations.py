@@ -82,7 +82,7 @@ def participant_filter(
         return queryset.none()  # PostgreSQL text cannot hold NUL: no row matches it
     if programme:
         queryset = queryset.filter(programme__slug=programme)
-    if cohort.isdigit():
+    if cohort.isdecimal() and len(cohort) <= 4:
         queryset = queryset.filter(cohort=int(cohort))
     if status:
         queryset = queryset.filter(status=status)
@@ -95,7 +95,7 @@ def participant_filter(
             Q(end__isnull=True) | Q(end__gte=on)
         )
         queryset = queryset.filter(Exists(current))
-    if tier.isdigit():
+    if tier in ("0", "1", "2", "3", "4"):
         queryset = queryset.filter(basis_tier__gte=int(tier)) if int(tier) else queryset.filter(basis_tier=0)
     if search:
         queryset = queryset.filter(Q(full_name__icontains=search) | Q(external_id__icontains=search))

@@ -47,6 +47,7 @@ urlpatterns = [
         obligations.pause_add,
         name="diaspora-obligation-pause-add",
     ),
+    path("returns/participants/<int:participation_id>/link/", obligations.link_choose, name="diaspora-obligation-link"),
     path("returns/episodes/<int:episode_id>/document/", obligations.document, name="diaspora-obligation-document"),
     path("returns/episodes/<int:episode_id>/review/", obligations.review, name="diaspora-obligation-review"),
     path(

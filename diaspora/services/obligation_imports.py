@@ -150,9 +150,14 @@ def _participant(values: dict[str, str], programme: Programme, rules: dict[int, 
     graduation = parse_date(values["graduation_date"], "graduation_date")
     if graduation is None:
         raise ObligationError("graduation_date: empty.")
+    latest = dt.date(timezone.localdate().year + 10, 12, 31)
+    if not dt.date(1990, 1, 1) <= graduation <= latest:
+        raise ObligationError(f"graduation_date: {graduation.isoformat()} is not between 1990 and {latest.year}.")
     start = parse_date(values.get("obligation_start", ""), "obligation_start") or graduation
     if start < graduation - dt.timedelta(days=366 * 2):
         raise ObligationError(f"obligation_start: {start.isoformat()} is long before graduation.")
+    if start > latest:
+        raise ObligationError(f"obligation_start: {start.isoformat()} is after {latest.year}.")
     country = values.get("host_country", "")
     if country:
         try:
@@ -242,8 +247,9 @@ def participants_import(*, programme: Programme, data: bytes, filename: str, use
 
 def participations_link(participations: list[Participation]) -> dict[str, str]:
     """Link each participation to its registry person and respondent: by the programme's external id
-    (on a panel membership of one of the programme's panels), then by e-mail. Several candidates:
-    listed on the participation, none chosen. Returns a note per external id."""
+    (on a panel membership of one of the programme's panels), then by e-mail among the programme's
+    panel members and the registry members who list the programme. Several candidates: listed on
+    the participation, none chosen. Returns a note per external id."""
     notes: dict[str, str] = {}
     for participation in participations:
         programme = participation.programme
@@ -254,12 +260,20 @@ def participations_link(participations: list[Participation]) -> dict[str, str]:
                 ).values("respondent_id")
             )
         )
+        # Only people already known to this programme: members of its panels, registry members who
+        # list it. Another programme's respondents and people are never reached by an import.
         respondents, how = by_id, "external id"
         if not respondents and participation.email:
-            respondents, how = list(Respondent.objects.filter(email__iexact=participation.email)), "e-mail"
-        people = list(Person.objects.filter(user_id__in={r.user_id for r in respondents if r.user_id}))
+            respondents = list(
+                Respondent.objects.filter(
+                    email__iexact=participation.email, memberships__panel__programme=programme
+                ).distinct()
+            )
+            how = "e-mail"
+        mine = Person.objects.filter(programmes=programme)
+        people = list(mine.filter(user_id__in={r.user_id for r in respondents if r.user_id}))
         if not people and participation.email:
-            people = list(Person.objects.filter(user__email__iexact=participation.email))
+            people = list(mine.filter(user__email__iexact=participation.email))
             how = how if respondents else "e-mail"
         candidates = []
         if len(respondents) > 1:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,11 +25,14 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Programme, User
+from accounts.scoping import is_programme_admin
 
 from .. import obligation_time as ot
 from ..models.obligations import Episode, ObligationPause, ObligationRule, Participation, StatusChange
 from ..vocabularies.geography import region_code
 from .registry import _country
+
+logger = logging.getLogger(__name__)
 
 DERIVED = (
     "status", "status_reason", "months_served", "months_owed", "window_end", "deadline", "returned_on",
@@ -311,6 +315,8 @@ def episode_values(data: dict[str, Any]) -> dict[str, Any]:
         raise ObligationError(f"end: {end.isoformat()} is before the start ({start.isoformat()}).")
     if start > today() + dt.timedelta(days=366):
         raise ObligationError(f"start: {start.isoformat()} is more than a year ahead.")
+    if start.year < 1950:
+        raise ObligationError(f"start: {start.isoformat()} is before 1950.")
     try:
         country = _country(str(data.get("country") or ""))
     except ValueError as error:
@@ -483,6 +489,25 @@ def obligations_digest(*, on: dt.date | None = None) -> DigestResult:
     return result
 
 
+def participation_link_choose(participation: Participation, *, kind: str, pk: int) -> Participation:
+    """Link the participation to one of its listed candidates (a registry person or a respondent)."""
+    from surveys.models import Respondent
+
+    from ..models import Person
+
+    candidates = list(participation.link_candidates or [])
+    if not any(c.get("kind") == kind and c.get("id") == pk for c in candidates):
+        raise ObligationError("That is not one of this participant's candidates.")
+    if kind == "person":
+        participation.person = Person.objects.get(pk=pk)
+    else:
+        participation.respondent = Respondent.objects.get(pk=pk)
+    participation.link_candidates = [c for c in candidates if c.get("kind") != kind]
+    participation.save(update_fields=["person", "respondent", "link_candidates"])
+    survey_episodes_sync(participation)
+    return participation_recompute(participation)
+
+
 # --------------------------------------------------------------------------- employer confirmation
 
 
@@ -512,6 +537,19 @@ def employer_link_request(episode: Episode, *, email: str, user: User, base_url:
         raise ObligationError(f"email: {email!r} is not an e-mail address.") from None
     if episode.kind != Episode.Kind.EMPLOYMENT:
         raise ObligationError("Only work can be confirmed by an employer.")
+    participation = episode.participation
+    own = {
+        address.lower()
+        for address in (
+            participation.email,
+            user.email if user is not None and not is_programme_admin(user) else "",
+            participation.person.user.email if participation.person_id else "",
+            participation.respondent.email if participation.respondent_id else "",
+        )
+        if address
+    }
+    if email.lower() in own:
+        raise ObligationError("email: that is the participant's own address; ask the employer's.")
     token = secrets.token_urlsafe(32)
     days = int(getattr(settings, "OBLIGATION_EMPLOYER_LINK_DAYS", 30))
     EmployerConfirmation.objects.create(
@@ -519,7 +557,6 @@ def employer_link_request(episode: Episode, *, email: str, user: User, base_url:
         expires_at=timezone.now() + dt.timedelta(days=days),
     )  # fmt: skip
     link = base_url.rstrip("/") + reverse("diaspora-employer-confirm", args=[token])
-    participation = episode.participation
     send_mail(
         f"[Kelu] Please confirm the employment of {participation.full_name}",
         (
@@ -617,7 +654,10 @@ def episodes_from_recent_responses(*, days: int = 2) -> int:
     )
     changed = 0
     for participation in Participation.objects.filter(Exists(answered)).order_by("pk").iterator(chunk_size=500):
-        changed += bool(survey_episodes_sync(participation))
+        try:
+            changed += bool(survey_episodes_sync(participation))
+        except ObligationError:
+            logger.exception("survey episodes of participation %s: an answer could not be read", participation.pk)
     return changed
 
 
@@ -625,8 +665,11 @@ def _said(response) -> dict[str, Any] | None:
     """What one complete response says: the day, the country, since when at home, whether working."""
     answers = response.answers or {}
     country = str(answers.get(SURVEY_FIELDS["country"]) or "").upper()
-    if not country:
-        return None
+    try:
+        if not country or _country(country) != country:
+            return None
+    except ValueError:
+        return None  # an answer that names no known country says nothing about where they are
     said_on = timezone.localtime(response.submitted_at or response.updated_at).date()
     home_since = said_on
     year = answers.get(SURVEY_FIELDS["return_year"])
@@ -655,8 +698,11 @@ def survey_episodes_sync(participation: Participation) -> int:
 
     users = [u for u in (participation.person.user_id if participation.person_id else None,
                          participation.respondent.user_id if participation.respondent_id else None) if u]  # fmt: skip
+    # Only answers to the programme's own surveys: another programme's responses are not its business.
     responses = list(
-        Response.objects.filter(respondent_id__in=users, status=Response.Status.COMPLETE).order_by("submitted_at", "pk")
+        Response.objects.filter(
+            respondent_id__in=users, status=Response.Status.COMPLETE, survey__programme_id=participation.programme_id
+        ).order_by("submitted_at", "pk")
     )
     said = [(r, _said(r)) for r in responses]
     said = [(r, s) for r, s in said if s is not None]
@@ -672,7 +718,11 @@ def survey_episodes_sync(participation: Participation) -> int:
                 continue  # another answer the same day says otherwise
             wanted[(response.pk, kind)] = {"kind": kind, "start": start, "end": end, "country": info["country"],
                                            "specialty_related": related}  # fmt: skip
-    existing = {(e.response_id, e.kind): e for e in participation.episodes.filter(response__isnull=False)}
+    linked = participation.episodes.filter(response__isnull=False)
+    # An answer an employer or administrator has since confirmed or corrected is theirs now: left alone.
+    taken = {(e.response_id, e.kind) for e in linked.exclude(source=Episode.Source.SURVEY)}
+    wanted = {key: values for key, values in wanted.items() if key not in taken}
+    existing = {(e.response_id, e.kind): e for e in linked.filter(source=Episode.Source.SURVEY)}
     writes = 0
     with transaction.atomic():
         for key, episode in existing.items():

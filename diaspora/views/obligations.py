@@ -329,6 +329,24 @@ def document(request: HttpRequest, episode_id: int) -> HttpResponse:
 
 
 @admins_only
+@require_POST
+def link_choose(request: HttpRequest, participation_id: int) -> HttpResponse:
+    participation = scope.participations_administered(request.user).filter(pk=participation_id).first()
+    if participation is None:
+        raise Http404
+    try:
+        pk = int(request.POST.get("id", ""))
+        service.participation_link_choose(participation, kind=request.POST.get("kind", ""), pk=pk)
+    except (ValueError, service.ObligationError) as error:
+        messages.error(request, str(error) if isinstance(error, service.ObligationError) else _("Choose a candidate."))
+    else:
+        messages.success(
+            request, _("Linked; their survey answers and registry profile now count for this participant.")
+        )
+    return _back(participation, True)
+
+
+@admins_only
 def evidence(request: HttpRequest, pause_id: int) -> HttpResponse:
     """The evidence of a deferral, exemption or waiver, for the programme's administrators."""
     pause = ObligationPause.objects.filter(

@@ -39,7 +39,7 @@ def test_an_open_episode_runs_to_today_and_makes_the_person_in_service():
     result = ot.standing(BOLASHAK, START, [job(D(2021, 1, 1), None)], today=D(2021, 1, 31))
     assert result.served_days == 31
     assert result.status == ot.IN_SERVICE
-    assert result.months_served == pytest.approx(31 / ot.DAYS_PER_MONTH, abs=0.01)
+    assert result.months_served == pytest.approx(31 / (result.required_days / 60), abs=0.01)
 
 
 def test_work_before_the_obligation_or_abroad_or_a_residence_does_not_count():
@@ -61,7 +61,7 @@ def test_work_before_the_obligation_or_abroad_or_a_residence_does_not_count():
 def test_fulfilled_once_the_months_are_served():
     result = ot.standing(ot.Rule(12, 24), START, [job(D(2020, 7, 1), None)], today=D(2021, 7, 1))
     assert result.status == ot.FULFILLED and result.months_owed == 0 and result.deadline is None
-    assert result.fulfilled_on == D(2021, 7, 1)  # the 366th day from 2020-07-01
+    assert result.fulfilled_on == D(2021, 6, 30)  # twelve calendar months from 2020-07-01
 
 
 def test_breached_when_the_window_closes_with_months_owed():
@@ -73,8 +73,8 @@ def test_breached_when_the_window_closes_with_months_owed():
 def test_at_risk_when_the_rest_of_the_window_cannot_cover_the_months_owed():
     rule = ot.Rule(12, 24, grace_months=6)
     ok = ot.standing(rule, START, [], today=D(2021, 1, 1))
-    # 12 months are 366 days (12 mean months, rounded up); the window ends on 2022-06-30
-    assert ok.status == ot.PENDING_RETURN and ok.deadline == D(2021, 6, 30)
+    # 12 months from 2020-07-01 are 365 days; the window ends on 2022-06-30
+    assert ok.status == ot.PENDING_RETURN and ok.deadline == D(2021, 7, 1)
     assert not any("cannot cover" in risk for risk in ok.risks)
     late = ot.standing(rule, START, [], today=D(2021, 9, 1))
     assert late.at_risk and any("cannot cover" in risk for risk in late.risks)
@@ -201,7 +201,7 @@ def test_months_served_are_the_union_of_qualifying_intervals_and_never_exceed_th
     result = ot.standing(rule, start, items, today=today)
     assert result.served_days == brute_force(rule, start, items, today, result.window_end)
     assert result.served_days <= result.window_days
-    assert result.months_served <= round(result.window_days / ot.DAYS_PER_MONTH, 2)
+    assert result.months_served <= round(result.window_days / result.month_days, 2)
 
 
 @settings(max_examples=300, deadline=None)
@@ -218,3 +218,33 @@ def test_the_order_of_episodes_does_not_matter(rule, start, items, today):
     forward = ot.standing(rule, start, items, today=today)
     backward = ot.standing(rule, start, list(reversed(items)), today=today)
     assert (forward.served_days, forward.status) == (backward.served_days, backward.status)
+
+
+def test_whole_calendar_years_fulfil_whole_years_of_obligation():
+    # Five years of work from the first day, in a window of exactly five years.
+    five = ot.Rule(60, 60)
+    assert (
+        ot.standing(five, D(2021, 1, 1), [job(D(2021, 1, 1), D(2025, 12, 31))], today=D(2026, 3, 1)).status
+        == ot.FULFILLED
+    )
+    one = ot.standing(ot.Rule(12, 12), D(2021, 1, 1), [job(D(2021, 1, 1), D(2021, 12, 31))], today=D(2022, 3, 1))
+    assert one.status == ot.FULFILLED and one.months_served == 12
+
+
+def test_a_deferral_before_the_start_does_not_lengthen_the_window():
+    pause = ot.Pause("deferral", D(2019, 1, 1), D(2020, 12, 31))
+    result = ot.standing(ot.Rule(12, 24), START, [], [pause], today=D(2023, 1, 1))
+    assert result.window_end == D(2022, 6, 30) + dt.timedelta(days=(D(2020, 12, 31) - START).days + 1)
+
+
+def test_an_episode_across_the_2022_split_is_judged_on_each_side():
+    # A rule adopted after the split names East Kazakhstan only: a job there since 2021 counts from the split on.
+    after = ot.Rule(24, 60, regions=ot.rule_territory(["KZ-63"], D(2023, 1, 1)))
+    result = ot.standing(after, D(2021, 1, 1), [job(D(2021, 1, 1), None, region="KZ-63")], today=D(2023, 6, 7))
+    assert result.served_days == (D(2023, 6, 7) - D(2022, 6, 8)).days + 1
+
+
+def test_a_planned_return_is_not_a_return():
+    home = [ot.Span(ot.RESIDENCE, D(2024, 9, 1), None, "KAZ", key="planned")]
+    result = ot.standing(ot.Rule(12, 24, grace_months=3), D(2023, 6, 30), home, today=D(2024, 1, 1))
+    assert result.returned_on is None and any("grace period" in risk for risk in result.risks)

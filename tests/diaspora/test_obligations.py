@@ -133,6 +133,7 @@ def test_links_by_external_id_then_email_and_ambiguity_is_listed_not_guessed(bol
     by_id = Respondent.objects.create(email="first@example.org")
     PanelMember.objects.create(panel=panel, respondent=by_id, external_ids={"bolashak": "B-1"})
     by_email = Respondent.objects.create(email="second@example.org")
+    PanelMember.objects.create(panel=panel, respondent=by_email)  # known to the programme
     # Two people carry the same programme id on two of its panels: which one is B-3 is not guessed.
     other_panel = Panel.objects.create(name="Bolashak 2016", slug="alumni-2016", programme=bolashak)
     for email, on in (("twin-a@example.org", panel), ("twin-b@example.org", other_panel)):
@@ -149,6 +150,14 @@ def test_links_by_external_id_then_email_and_ambiguity_is_listed_not_guessed(bol
     assert Participation.objects.get(external_id="B-2").respondent == by_email and links["B-2"] == "linked by e-mail"
     twin = Participation.objects.get(external_id="B-3")
     assert twin.respondent is None and len(twin.link_candidates) == 2 and "several matches" in links["B-3"]
+    from diaspora.services.obligations import participation_link_choose
+
+    with pytest.raises(ObligationError, match="not one of"):
+        participation_link_choose(twin, kind="respondent", pk=by_email.pk)
+    chosen = twin.link_candidates[1]
+    participation_link_choose(twin, kind="respondent", pk=chosen["id"])
+    twin.refresh_from_db()
+    assert twin.respondent_id == chosen["id"] and twin.link_candidates == []
 
 
 EPISODES = "external_id,kind,start,end,country,region,employer,specialty_related,source\n"
@@ -260,7 +269,8 @@ def answered(version, user, answers, instance=None):
     from surveys.services.responses import response_submit
 
     version.survey.direct_responses = True
-    version.survey.save(update_fields=["direct_responses"])
+    version.survey.programme = Participation.objects.first().programme  # the programme's own survey
+    version.survey.save(update_fields=["direct_responses", "programme"])
     from diaspora.services.obligations import episodes_from_recent_responses
 
     response, _ = response_submit(version=version, respondent=user, instance_id=instance or uuid.uuid4(),
@@ -345,3 +355,69 @@ def test_the_weekly_digest_mails_each_programmes_administrators_once(bolashak, b
     assert result.sent == 1 and mailoutbox[-1].to == ["admin@bolashak.example"]
     assert "Aigerim (B-1, cohort 2022): Pending return -> In service" in mailoutbox[-1].body
     assert obligations_digest(on=monday).sent == 0  # once a week
+
+
+def test_answers_to_another_programmes_survey_and_its_people_are_never_linked(
+    bolashak, bolashak_rule, graduate_version, respondent
+):
+    """An import links only people known to the programme; survey episodes come from its own surveys."""
+    from accounts.models import Programme
+    from diaspora.services.obligations import survey_episodes_sync
+    from surveys.models import Panel, PanelMember, Respondent
+    from surveys.samples import SAMPLE_GRADUATE_ANSWERS
+
+    serpin = Programme.objects.create(slug="serpin", name="Serpin")
+    elsewhere = Respondent.objects.create(email=respondent.email, user=respondent)
+    PanelMember.objects.create(panel=Panel.objects.create(name="Serpin panel", slug="serpin-panel", programme=serpin),
+                               respondent=elsewhere)  # fmt: skip
+    record = imported(bolashak, f"B-1,Someone,{respondent.email},2022,2025-06-30,GBR,,\n")
+    participation = Participation.objects.get()
+    assert participation.respondent is None and participation.person is None and "link" not in record.report[0]
+    # Even linked by hand, answers to Serpin's survey stay Serpin's.
+    participation.respondent = elsewhere
+    participation.save()
+    graduate_version.survey.programme = serpin
+    graduate_version.survey.direct_responses = True
+    graduate_version.survey.save()
+    import uuid
+
+    from surveys.services.responses import response_submit
+
+    response_submit(version=graduate_version, respondent=respondent, instance_id=uuid.uuid4(), status="complete",
+                    answers={**SAMPLE_GRADUATE_ANSWERS, "country_residence": "GBR"}, language="en")  # fmt: skip
+    assert survey_episodes_sync(participation) == 0 and not participation.episodes.exists()
+
+
+def test_a_participant_cannot_send_the_employer_link_to_themselves(bolashak, bolashak_rule, respondent):
+    from diaspora.services.obligations import employer_link_request
+
+    imported(bolashak, f"B-1,Aigerim,{respondent.email},2022,2025-06-30,GBR,,\n")
+    participation = Participation.objects.get()
+    episode = episode_record(participation, {"kind": "employment", "start": D(2025, 9, 1), "country": "KAZ"},
+                             source=Episode.Source.PARTICIPANT, user=respondent)  # fmt: skip
+    with pytest.raises(ObligationError, match="own address"):
+        employer_link_request(episode, email=respondent.email.upper(), user=respondent, base_url="http://x")
+
+
+def test_an_employer_confirmation_survives_the_survey_sync(bolashak, bolashak_rule, graduate_version, respondent):
+    from diaspora.services.obligations import survey_episodes_sync
+    from surveys.models import Respondent
+    from surveys.samples import SAMPLE_GRADUATE_ANSWERS
+
+    imported(bolashak, "B-1,Aigerim,,2022,2025-06-30,GBR,,\n")
+    participation = Participation.objects.get()
+    participation.respondent = Respondent.objects.create(email=respondent.email, user=respondent)
+    participation.save()
+    answered(graduate_version, respondent, {**SAMPLE_GRADUATE_ANSWERS, "country_residence": "KAZ",
+                                            "employment_status": "job_related"})  # fmt: skip
+    job = participation.episodes.get(kind="employment")
+    Episode.objects.filter(pk=job.pk).update(source=Episode.Source.EMPLOYER, start=D(2025, 10, 1))
+    survey_episodes_sync(participation)
+    job.refresh_from_db()
+    assert job.source == "employer" and job.start == D(2025, 10, 1)
+    assert participation.episodes.filter(kind="employment").count() == 1
+
+
+def test_impossible_dates_are_refused_with_a_reason(bolashak, bolashak_rule):
+    record = imported(bolashak, "B-1,A,,2016,31.12.9999,GBR,,\n")
+    assert not record.applied and "is not between 1990" in record.report[0]["reason"]

@@ -174,6 +174,9 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("registry/returns/episodes/<int:episode_id>/document/", "GET"): Case(
         lambda w: f"/registry/returns/episodes/{w.a.extra['episode'].pk}/document/", OWN_AND_ADMIN
     ),
+    ("registry/returns/participants/<int:participation_id>/link/", "POST"): Case(
+        lambda w: f"/registry/returns/participants/{w.a.extra['participation'].pk}/link/", OWNER, data=lambda w: {}
+    ),
     ("registry/returns/pauses/<int:pause_id>/evidence/", "GET"): Case(
         lambda w: f"/registry/returns/pauses/{w.a.extra['pause'].pk}/evidence/", OWNER
     ),
