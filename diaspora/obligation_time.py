@@ -19,14 +19,14 @@ going" and runs to today.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from django.utils.translation import gettext_noop  # marks texts for translation; needs no settings
 
-from .vocabularies.geography import region_territory
+from .vocabularies.geography import REGION_REFORM_DATE, REGION_SPLITS, region_code, region_territory
 
 DAYS_PER_MONTH = 365.2425 / 12
 
@@ -214,10 +214,6 @@ def _day_reaching(intervals: Iterable[tuple[date, date]], days: int) -> date | N
 
 def _reform_pieces(span: Span, today: date) -> list[Span]:
     """`span`, cut at the 2022 regional split when it runs across it in a region the split changed."""
-    from dataclasses import replace
-
-    from .vocabularies.geography import REGION_REFORM_DATE, REGION_SPLITS, region_code
-
     end = span.end or today
     if not span.region or not (span.start < REGION_REFORM_DATE <= end):
         return [span]

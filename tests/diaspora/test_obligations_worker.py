@@ -13,7 +13,6 @@ import pytest
 from django.conf import settings
 
 from accounts.models import Programme
-from config import celery_app
 from diaspora.models import ObligationRule, Participation, StatusChange
 from diaspora.services.obligation_imports import episodes_import, participants_import
 from diaspora.tasks import obligations_nightly
@@ -63,18 +62,16 @@ def test_the_nightly_recompute_by_a_real_worker_is_idempotent(tmp_path, settings
     Participation.objects.update(computed_on=None, status="pending_return", months_served=0)
     StatusChange.objects.all().delete()
     queue = f"kelu-obligations-test-{os.getpid()}"
-    routes = celery_app.conf.task_routes
-    celery_app.conf.task_routes = {"diaspora.obligations_*": {"queue": queue}}
     log_path = tmp_path / "worker.log"
     worker = start_worker(queue, log_path)
     try:
-        obligations_nightly.delay()
+        obligations_nightly.apply_async(queue=queue)  # explicit: the app's router may be cached already
         wait_for(lambda: len(finished(log_path)) == 1, 120, "the first night", log_path)
         assert "'seen': 60, 'changed': 60, 'history': 60" in finished(log_path)[0]
         assert StatusChange.objects.count() == 60
         standings = dict(Participation.objects.values_list("pk", "computed_hash"))
         assert Participation.objects.filter(status="fulfilled").exists()
-        obligations_nightly.delay()
+        obligations_nightly.apply_async(queue=queue)  # explicit: the app's router may be cached already
         wait_for(lambda: len(finished(log_path)) == 2, 120, "the rerun", log_path)
         assert "'seen': 60, 'changed': 0, 'history': 0" in finished(log_path)[1]
         assert StatusChange.objects.count() == 60
@@ -82,4 +79,3 @@ def test_the_nightly_recompute_by_a_real_worker_is_idempotent(tmp_path, settings
     finally:
         worker.terminate()
         worker.wait(timeout=30)
-        celery_app.conf.task_routes = routes
