@@ -8,7 +8,9 @@ Measured in one run, beside a baseline:
    (every participant's standing written, one history row each);
 3. rerun the same day: the nightly task again (it should write nothing);
 4. the at-risk list: the administrators' page (/registry/returns/participants/?at_risk=1,
-   through Django's test client, so the whole request) and the API's list (best of 3 each).
+   through Django's test client, so the whole request) and the API's list (best of 3 each);
+5. for information: the administrator's first page (with the returns summary) and the returns
+   page, whose indicators and curves are computed on request.
 
 Participants and episodes are loaded with COPY first (not timed): graduations 2010-2024,
 one to twenty episodes each (residence and employment, some overlapping, some open, regions
@@ -244,10 +246,20 @@ def measure(admin) -> dict:
 
     seconds_page = best(page)
     seconds_api = best(api_list)
+
+    def home():
+        assert client.get("/registry/requests/").status_code == 200
+
+    def returns():
+        assert client.get("/registry/returns/?programme=bench").status_code == 200
+
+    seconds_home = best(home, 2)
+    seconds_returns = best(returns, 2)
     return {
         **counts, "baseline": seconds_baseline, "full": seconds_full, "first": first, "rerun": rerun,
         "seconds_rerun": seconds_rerun, "history": history_after_full, "history_after_rerun": StatusChange.objects.count(),
-        "at_risk": at_risk, "page": seconds_page, "api": seconds_api, "peak_mb": peak_mb(),
+        "at_risk": at_risk, "page": seconds_page, "api": seconds_api, "home": seconds_home,
+        "returns": seconds_returns, "peak_mb": peak_mb(),
         "statuses": dict(Participation.objects.values_list("status").annotate(n=__import__("django.db.models", fromlist=["Count"]).Count("id"))),
     }  # fmt: skip
 
@@ -274,6 +286,8 @@ def report(args, seconds_load: float, m: dict) -> None:
         row("at-risk list: administrators' page, whole request (best of 3)", m["page"],
             verdict(m["page"], TARGET_AT_RISK)),
         row("at-risk list: API, up to 1,000 rows (best of 3)", m["api"], verdict(m["api"], TARGET_AT_RISK)),
+        row("administrator's first page with the returns summary (no target)", m["home"]),
+        row("returns page: every indicator and curve, computed on request (no target)", m["returns"]),
         "",
         f"full:   {m['first'].seen:,} seen, {m['first'].changed:,} written, {m['first'].history:,} history rows",
         f"rerun:  {m['rerun'].seen:,} seen, {m['rerun'].changed:,} written, {m['rerun'].history:,} history rows"

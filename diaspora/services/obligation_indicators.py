@@ -21,6 +21,7 @@ row the column totals), so no suppressed count can be recovered from what is sho
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +30,7 @@ import numpy as np
 import pandas as pd
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import DateField, ExpressionWrapper, F, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from analytics.compute.estimates import wilson_interval
@@ -125,6 +126,12 @@ def _rate_table(
     return indicator
 
 
+@functools.lru_cache(maxsize=65536)
+def _shifted(day: dt.date, months: int) -> dt.date:
+    """`day` plus calendar months (cached: participants share a few thousand start dates)."""
+    return day + relativedelta(months=months)
+
+
 def _months(start: dt.date, end: dt.date) -> float:
     return (end - start).days / ot.DAYS_PER_MONTH
 
@@ -151,12 +158,8 @@ def programme_indicators(
     for months in (6, 12, 24):
         counts = {}
         for cohort, members in by_cohort.items():
-            due = [m for m in members if m["obligation_start"] + relativedelta(months=months) <= on]
-            back = [
-                m
-                for m in due
-                if m["returned_on"] and m["returned_on"] <= m["obligation_start"] + relativedelta(months=months)
-            ]
+            due = [m for m in members if _shifted(m["obligation_start"], months) <= on]
+            back = [m for m in due if m["returned_on"] and m["returned_on"] <= _shifted(m["obligation_start"], months)]
             counts[cohort] = (len(back), len(due))
         out["rates"].append(
             _rate_table(
@@ -273,26 +276,33 @@ def _retention(participations, by_cohort, on: dt.date, limit: int) -> list[RateI
         r.pk: arithmetic_rule(r)
         for r in ObligationRule.objects.filter(pk__in={m["rule_id"] for ms in by_cohort.values() for m in ms})
     }
-    episodes: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for row in (
-        Episode.objects.filter(participation__in=participations, kind=Episode.Kind.EMPLOYMENT)
-        .order_by()
-        .values(*EPISODE_VALUES)
-    ):
-        episodes[row["participation_id"]].append(row)
     out = []
     for years in (1, 3, 5):
+        # Only the employment episodes around each participant's anniversary are read (the dates in
+        # SQL with two days' slack either side; the exact day is checked below).
+        near = ExpressionWrapper(F("participation__obligation_start") + dt.timedelta(days=365 * years + years // 4 + 2),
+                                 output_field=DateField())  # fmt: skip
+        far = ExpressionWrapper(F("participation__obligation_start") + dt.timedelta(days=365 * years - 2),
+                                output_field=DateField())  # fmt: skip
+        covering: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for row in (
+            Episode.objects.filter(participation__in=participations, kind=Episode.Kind.EMPLOYMENT, start__lte=near)
+            .filter(Q(end__isnull=True) | Q(end__gte=far))
+            .order_by()
+            .values(*EPISODE_VALUES)
+        ):
+            covering[row["participation_id"]].append(row)
         counts = {}
         for cohort, members in by_cohort.items():
             due, working = 0, 0
             for m in members:
-                day = m["obligation_start"] + relativedelta(years=years)
+                day = _shifted(m["obligation_start"], 12 * years)
                 if day > on:
                     continue
                 due += 1
                 rule = rules[m["rule_id"]]
-                for span in _spans(episodes.get(m["id"], [])):
-                    if not ot.qualifies(span, rule) and span.start <= day and (span.end is None or span.end >= day):
+                for span in _spans(covering.get(m["id"], [])):
+                    if span.start <= day and (span.end is None or span.end >= day) and not ot.qualifies(span, rule):
                         working += 1
                         break
             counts[cohort] = (working, due)

@@ -159,6 +159,10 @@ def test_the_api_gives_the_indicators_as_json_and_csv_and_the_at_risk_list(world
     codes = {r["code"] for r in data["rates"]}
     assert {"return_6m", "return_12m", "return_24m", "fulfilment", "retention_1y", "knowledge"} <= codes
     assert all({"numerator", "denominator", "window"} <= set(r) for r in data["rates"])
+    # Every second scholar has worked in Kazakhstan since the September after graduating.
+    retention = {r["code"]: r for r in data["rates"]}["retention_1y"]
+    overall = next(row for row in retention["rows"] if row["cohort"] == "all")
+    assert (overall["numerator"], overall["denominator"]) == (20, 40)
     csv_text = api.get("/api/v1/registry/obligations/indicators/?programme=bolashak&format=csv").content.decode()
     assert csv_text.splitlines()[0].startswith("programme,indicator,label,cohort,numerator,denominator,rate")
     assert api.get("/api/v1/registry/obligations/at-risk/?programme=bolashak").status_code == 200
