@@ -209,13 +209,18 @@ class Episode(models.Model):
 
     @property
     def tier(self) -> int:
-        if self.source == self.Source.ADMINISTRATIVE:
-            return TIER_ADMINISTRATIVE
-        if self.source == self.Source.EMPLOYER:
-            return TIER_EMPLOYER
-        if self.source == self.Source.PARTICIPANT and self.review == self.Review.ACCEPTED:
-            return TIER_DOCUMENT
-        return TIER_SELF_REPORT
+        return tier_of(self.source, self.review)
+
+
+def tier_of(source: str, review: str) -> int:
+    """How far an episode is verified, from where it comes (a document counts once accepted)."""
+    if source == Episode.Source.ADMINISTRATIVE:
+        return TIER_ADMINISTRATIVE
+    if source == Episode.Source.EMPLOYER:
+        return TIER_EMPLOYER
+    if source == Episode.Source.PARTICIPANT and review == Episode.Review.ACCEPTED:
+        return TIER_DOCUMENT
+    return TIER_SELF_REPORT
 
 
 class ObligationPause(models.Model):

@@ -28,7 +28,7 @@ from surveys.models import PanelMember, Respondent
 from ..models import Person
 from ..models.obligations import Episode, ObligationImport, Participation
 from ..vocabularies.fields import check_field_or_broad
-from .obligations import ObligationError, episode_values, obligations_recompute, rule_for
+from .obligations import ObligationError, episode_values, obligations_recompute, parse_date, rule_for
 from .registry import _country
 
 PARTICIPANT_COLUMNS = {
@@ -85,20 +85,20 @@ def _columns(headers: list[str], known: dict[str, tuple[str, ...]], required: tu
     return where
 
 
+def _opened(data: bytes, filename: str, known, required, nothing: str) -> tuple[dict[str, int], list]:
+    """The file's columns and rows (ImportRefused when it cannot be read, lacks a column or is empty)."""
+    try:
+        headers, rows = rows_read(data, filename)
+    except TableError as error:
+        raise ImportRefused(str(error)) from None
+    where = _columns(headers, known, required)
+    if not rows:
+        raise ImportRefused(nothing)
+    return where, rows
+
+
 def _row(cells: list[str], where: dict[str, int]) -> dict[str, str]:
     return {column: (cells[index].strip() if index < len(cells) else "") for column, index in where.items()}
-
-
-def parse_date(value: str, name: str) -> dt.date | None:
-    value = (value or "").strip()
-    if not value:
-        return None
-    for pattern in ("%Y-%m-%d", "%d.%m.%Y"):
-        try:
-            return dt.datetime.strptime(value, pattern).date()
-        except ValueError:
-            continue
-    raise ObligationError(f"{name}: {value!r} is not a date (YYYY-MM-DD or DD.MM.YYYY).")
 
 
 @dataclass
@@ -182,12 +182,10 @@ def participants_import(*, programme: Programme, data: bytes, filename: str, use
     record = ObligationImport(programme=programme, kind=ObligationImport.Kind.PARTICIPANTS, filename=filename,
                               created_by=user)  # fmt: skip
     try:
-        headers, rows = rows_read(data, filename)
-        where = _columns(headers, PARTICIPANT_COLUMNS, PARTICIPANT_REQUIRED)
-    except (TableError, ImportRefused) as error:
+        where, rows = _opened(data, filename, PARTICIPANT_COLUMNS, PARTICIPANT_REQUIRED,
+                              "The file has a header row but no participants.")  # fmt: skip
+    except ImportRefused as error:
         return _refused(record, str(error))
-    if not rows:
-        return _refused(record, "The file has a header row but no participants.")
     outcome, checked, seen, rules = Outcome(), [], {}, {}
     for number, cells in rows:
         if not any(cells):
@@ -321,12 +319,11 @@ def episodes_import(*, programme: Programme, data: bytes, filename: str, user: U
     record = ObligationImport(programme=programme, kind=ObligationImport.Kind.EPISODES, filename=filename,
                               created_by=user)  # fmt: skip
     try:
-        headers, rows = rows_read(data, filename)
-        where = _columns(headers, EPISODE_COLUMNS, EPISODE_REQUIRED)
-    except (TableError, ImportRefused) as error:
+        where, rows = _opened(
+            data, filename, EPISODE_COLUMNS, EPISODE_REQUIRED, "The file has a header row but no records."
+        )
+    except ImportRefused as error:
         return _refused(record, str(error))
-    if not rows:
-        return _refused(record, "The file has a header row but no records.")
     participations = {
         p.external_id: p
         for p in Participation.objects.filter(
@@ -349,7 +346,7 @@ def episodes_import(*, programme: Programme, data: bytes, filename: str, user: U
         try:
             values = episode_values({
                 **raw, "kind": raw.get("kind") or Episode.Kind.EMPLOYMENT,
-                "start": parse_date(raw["start"], "start"), "end": parse_date(raw.get("end", ""), "end"),
+                "start": raw["start"], "end": raw.get("end", ""),
             })  # fmt: skip
         except ObligationError as error:
             outcome.error(number, str(error))

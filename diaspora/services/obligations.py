@@ -28,7 +28,7 @@ from accounts.models import Programme, User
 from accounts.scoping import is_programme_admin
 
 from .. import obligation_time as ot
-from ..models.obligations import Episode, ObligationPause, ObligationRule, Participation, StatusChange
+from ..models.obligations import Episode, ObligationPause, ObligationRule, Participation, StatusChange, tier_of
 from ..vocabularies.geography import region_code
 from .registry import _country
 
@@ -142,21 +142,11 @@ def _spans(rows: Iterable[dict[str, Any]]) -> list[ot.Span]:
             country=row["country"],
             region=row["region"],
             specialty_related=row["specialty_related"],
-            tier=_tier(row["source"], row["review"]),
+            tier=tier_of(row["source"], row["review"]),
             key=row["id"],
         )  # fmt: skip
         for row in rows
     ]
-
-
-def _tier(source: str, review: str) -> int:
-    if source == Episode.Source.ADMINISTRATIVE:
-        return ot.TIER_ADMINISTRATIVE
-    if source == Episode.Source.EMPLOYER:
-        return ot.TIER_EMPLOYER
-    if source == Episode.Source.PARTICIPANT and review == Episode.Review.ACCEPTED:
-        return ot.TIER_DOCUMENT
-    return ot.TIER_SELF_REPORT
 
 
 def standing_of(
@@ -289,30 +279,40 @@ def participation_recompute(participation: Participation, *, on: dt.date | None 
 # --------------------------------------------------------------------------- episodes and pauses
 
 
-def _date(value: Any, name: str) -> dt.date | None:
+def parse_date(value: Any, name: str) -> dt.date | None:
+    """A date from a form, the API or a file cell: a date, ISO YYYY-MM-DD or DD.MM.YYYY (empty: None)."""
     if value in (None, ""):
         return None
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
         return value
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise ObligationError(f"{name}: {value!r} is not a date (YYYY-MM-DD).") from None
+    text = str(value).strip()
+    for pattern in ("%Y-%m-%d", "%d.%m.%Y"):
+        try:
+            return dt.datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    raise ObligationError(f"{name}: {value!r} is not a date (YYYY-MM-DD or DD.MM.YYYY).")
+
+
+def _kind_and_dates(data: dict[str, Any], kinds: list[str]) -> tuple[str, dt.date, dt.date | None]:
+    """The checked kind, start and (optional) end of an episode or a pause."""
+    kind = str(data.get("kind") or "").strip().lower()
+    if kind not in kinds:
+        raise ObligationError(f"kind: {kind!r} is not one of {', '.join(kinds)}.")
+    start = parse_date(data.get("start"), "start")
+    if start is None:
+        raise ObligationError("start: a start date is required.")
+    end = parse_date(data.get("end"), "end")
+    if end is not None and end < start:
+        raise ObligationError(f"end: {end.isoformat()} is before the start ({start.isoformat()}).")
+    return kind, start, end
 
 
 def episode_values(data: dict[str, Any]) -> dict[str, Any]:
     """Checked episode fields from loose input (forms, the API, import rows): ObligationError if bad."""
-    kind = str(data.get("kind") or "").strip().lower()
-    if kind not in Episode.Kind.values:
-        raise ObligationError(f"kind: {kind!r} is not one of {', '.join(Episode.Kind.values)}.")
-    start = _date(data.get("start"), "start")
-    if start is None:
-        raise ObligationError("start: a start date is required.")
-    end = _date(data.get("end"), "end")
-    if end is not None and end < start:
-        raise ObligationError(f"end: {end.isoformat()} is before the start ({start.isoformat()}).")
+    kind, start, end = _kind_and_dates(data, Episode.Kind.values)
     if start > today() + dt.timedelta(days=366):
         raise ObligationError(f"start: {start.isoformat()} is more than a year ahead.")
     if start.year < 1950:
@@ -395,15 +395,7 @@ def document_review(episode: Episode, *, accepted: bool, user: User) -> Episode:
 
 def pause_record(participation: Participation, data: dict[str, Any], *, user: User, evidence=None) -> ObligationPause:
     """A deferral, exemption or waiver with its reason (and evidence), then a recompute."""
-    kind = str(data.get("kind") or "").strip().lower()
-    if kind not in ObligationPause.Kind.values:
-        raise ObligationError(f"kind: {kind!r} is not one of {', '.join(ObligationPause.Kind.values)}.")
-    start = _date(data.get("start"), "start")
-    if start is None:
-        raise ObligationError("start: a start date is required.")
-    end = _date(data.get("end"), "end")
-    if end is not None and end < start:
-        raise ObligationError(f"end: {end.isoformat()} is before the start ({start.isoformat()}).")
+    kind, start, end = _kind_and_dates(data, ObligationPause.Kind.values)
     if kind == ObligationPause.Kind.DEFERRAL and end is None:
         raise ObligationError("end: a deferral ends (the window is lengthened by its days).")
     reason = str(data.get("reason") or "").strip()

@@ -4,7 +4,6 @@ employer's confirmation page (a signed link, no account). Rows come from
 
 from __future__ import annotations
 
-import datetime as dt
 import mimetypes
 from typing import Any
 
@@ -14,7 +13,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -201,13 +200,12 @@ def _timeline(participation: Participation) -> tuple[list[dict[str, Any]], ot.St
 
 
 def _participant_context(request, participation: Participation, as_admin: bool) -> dict[str, Any]:
-    timeline, standing = _timeline(participation)
+    timeline, _standing = _timeline(participation)
     rule = participation.rule
     return {
         "p": participation,
         "as_admin": as_admin,
         "timeline": timeline,
-        "standing": standing,
         "rule": rule,
         "rule_regions": [region_label(code, _language()) for code in rule.regions],
         "tier": tier_label(participation.basis_tier),
@@ -420,13 +418,7 @@ def import_file(request: HttpRequest) -> HttpResponse:
             request,
             _("%(file)s was not imported: nothing was changed. See the report below.") % {"file": record.filename},
         )
-    return redirect(f"{_url('diaspora-obligations')}?programme={programme.slug}#imports")
-
-
-def _url(name: str) -> str:
-    from django.urls import reverse
-
-    return reverse(name)
+    return redirect(f"{reverse('diaspora-obligations')}?programme={programme.slug}#imports")
 
 
 # --------------------------------------------------------------------------- employers
@@ -454,6 +446,5 @@ def employer_confirm(request: HttpRequest, token: str) -> HttpResponse:
         else:
             return render(request, "diaspora/obligations/employer.html", {"done": done})
     context = {"confirmation": confirmation, "episode": episode, "name": episode.participation.full_name,
-               "programme": episode.participation.programme, "form": form, "now": timezone.now(),
-               "today": dt.date.today()}  # fmt: skip
+               "programme": episode.participation.programme, "form": form}  # fmt: skip
     return render(request, "diaspora/obligations/employer.html", context)
