@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
-from .models import Programme, Role, User
+from .models import AuditEvent, Programme, Role, User
 from .scoping import ProgrammeScopedAdmin, SuperusersChange, is_programme_admin
 
 
@@ -37,3 +37,22 @@ class ProgrammeAdmin(SuperusersChange, ProgrammeScopedAdmin, admin.ModelAdmin):
 
     def has_module_permission(self, request):
         return self.has_view_permission(request)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
+    """The audit log: read by the administrators of the programme an event concerns; never changed."""
+
+    list_display = ("at", "action", "target", "actor", "programme")
+    list_filter = ("action",)
+    search_fields = ("action", "target")
+    author_fields = ("actor",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -44,3 +44,22 @@ class User(AbstractUser):
     @property
     def can_design_surveys(self) -> bool:
         return self.is_superuser or self.role == Role.PROGRAMME_ADMIN
+
+
+class AuditEvent(models.Model):
+    """Who did what to which object, and when: written by services, never changed afterwards."""
+
+    programme_path = "programme"
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=80, db_index=True)
+    target = models.CharField(max_length=120, help_text="app.Model:id of the object acted on.", db_index=True)
+    programme = models.ForeignKey(Programme, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.target}"
