@@ -15,6 +15,9 @@ from .models import (
     IndicatorTable,
     Observation,
     OfficialImport,
+    ResearchExport,
+    ResearchRequest,
+    VariableRole,
     WaveAnalysis,
 )
 from .services.aggregation import aggregation_request
@@ -92,3 +95,41 @@ class CountryGroupSchemeAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
         if not change and obj.uploaded_by_id is None:
             obj.uploaded_by = request.user
         super().save_model(request, obj, form, change)
+
+
+@admin.register(ResearchRequest)
+class ResearchRequestAdmin(ReadOnly, ProgrammeScopedAdmin, admin.ModelAdmin):
+    """Requests are decided on their page (the same service as the API); here they are listed."""
+
+    programme_path = "survey__programme"
+    author_fields = ("requested_by", "reviewed_by")
+    list_display = ("pk", "survey", "requested_by", "institution", "licence", "status", "created_at", "reviewed_at")
+    list_filter = ("status", "licence")
+    exclude = ("waves",)
+
+
+@admin.register(ResearchExport)
+class ResearchExportAdmin(ReadOnly, ProgrammeScopedAdmin, admin.ModelAdmin):
+    programme_path = "request__survey__programme"
+    list_display = ("request", "kind", "status", "progress", "row_count", "created_at", "finished_at", "expires_at")
+    list_filter = ("kind", "status")
+    exclude = ("file",)  # downloads are the requester's, through the link on their page
+
+
+@admin.register(VariableRole)
+class VariableRoleAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
+    """An administrator's decision on a variable; saved through the same service as the roles page (audited)."""
+
+    programme_path = "survey__programme"
+    author_fields = ("updated_by",)
+    list_display = ("survey", "name", "role", "hierarchy", "reviewed", "updated_at")
+    list_filter = ("role",)
+
+    def save_model(self, request, obj, form, change):
+        from .services.research_roles import RoleError, variable_role_set
+
+        try:
+            variable_role_set(survey=obj.survey, name=obj.name, role=obj.role, hierarchy=obj.hierarchy,
+                              reviewed=obj.reviewed, user=request.user)  # fmt: skip
+        except RoleError as exc:
+            messages.error(request, str(exc))

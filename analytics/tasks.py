@@ -35,3 +35,22 @@ def aggregation_sweep() -> None:
     from .services.aggregation import aggregation_sweep as sweep
 
     sweep()
+
+
+@shared_task(
+    name="analytics.research_export_run",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def research_export_run(job_id: int) -> None:
+    from .services.research import research_export_run as run
+
+    run(job_id)
+
+
+@shared_task(name="analytics.research_export_sweep")
+def research_export_sweep() -> None:
+    from .services.research import research_export_sweep as sweep
+
+    sweep()

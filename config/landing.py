@@ -9,7 +9,7 @@ from accounts.models import Role
 def landing(request: HttpRequest) -> HttpResponse:
     user = request.user
     if user.is_authenticated and user.role == Role.RESEARCHER and not user.is_superuser:
-        return redirect("analytics:home")  # researchers work with the analysis pages
+        return redirect("analytics:research")  # researchers start from their data requests
     return redirect("diaspora-home")
 
 

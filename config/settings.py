@@ -347,8 +347,15 @@ CELERY_BEAT_SCHEDULE.update(
         "analytics-closed-waves": {"task": "analytics.aggregation_closed_waves", "schedule": 900.0},
         # Jobs whose worker died (lease expired) or whose enqueue was lost.
         "analytics-sweep": {"task": "analytics.aggregation_sweep", "schedule": 120.0},
+        "research-export-sweep": {"task": "analytics.research_export_sweep", "schedule": 120.0},
     }
 )
+# --- anonymised research exports (analytics/services/research.py)
+# k-anonymity thresholds by licence (the SDC Practice Guide's usual 5 and 3) and how long a
+# download link lasts.
+RESEARCH_K_PUBLIC = env_int("RESEARCH_K_PUBLIC", 5)
+RESEARCH_K_LICENSED = env_int("RESEARCH_K_LICENSED", 3)
+RESEARCH_LINK_DAYS = env_int("RESEARCH_LINK_DAYS", 7)
 # A worker renews its job's lease at every step; a lease this long outlives any step.
 JOB_LEASE_SECONDS = env_int("JOB_LEASE_SECONDS", 300)
 # Fault-injection tests only: a pause after each progress report, so a worker can be killed mid-job.

@@ -17,7 +17,7 @@ from typing import Any
 from django.utils import timezone
 
 from accounts.demo import programme_admin_group
-from accounts.models import Programme, Role, User
+from accounts.models import AuditEvent, Programme, Role, User
 from analytics.models import AggregationJob, IndicatorTable, WaveAnalysis
 from analytics.official.groups import scheme_save
 from analytics.services.aggregation import aggregation_run
@@ -156,7 +156,32 @@ def build_world() -> World:
     )
     for side in (a, b):
         _extras(side)
+        _research(side, users["researcher"], users["admin_a"] if side is a else users["admin_b"])
     return world
+
+
+def _research(side: Side, researcher: User, admin: User) -> None:
+    """The researcher's two requests for this side's survey: one awaiting review, one approved with its file."""
+    from django.test import TestCase
+
+    from analytics.models import VariableRole
+    from analytics.services import research
+
+    def ask():
+        return research.research_request_submit(
+            user=researcher, survey=side.survey, waves=[side.wave], variables=["country_residence", "return_intention"],
+            formats=["csv"], language="en", purpose="Return intentions", institution="KIMEP", licence="licensed",
+            terms_accepted=True,
+        )  # fmt: skip
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        side.extra["research_request"] = ask()
+        approved = ask()
+        research.research_request_review(request=approved, user=admin, decision="approve")
+    side.extra["research_export"] = approved.exports.filter(kind="export").first()
+    side.extra["research_dry_run"] = approved.exports.filter(kind="dry_run").first()
+    side.extra["variable_role"] = VariableRole.objects.create(survey=side.survey, name="city_residence", role="direct")
+    side.extra["audit_event"] = AuditEvent.objects.filter(programme=side.programme).first()
 
 
 def _extras(side: Side) -> None:

@@ -56,7 +56,7 @@ def test_administrator_and_researcher_see_drawn_charts_with_sources(page, live_s
     page.context.clear_cookies()
     page.set_viewport_size({"width": 390, "height": 844})
     sign_in(page, live_server, "ruslan")
-    assert page.url.rstrip("/").endswith("/analytics")  # researchers land on the analysis pages
+    assert page.url.rstrip("/").endswith("/analytics/research")  # researchers land on their data requests
     page.goto(f"{live_server.url}/analytics/waves/browser-wave/")
     assert all(flag == "true" for flag in drawn(page))
     assert "fewer than 10 respondents" in page.content()

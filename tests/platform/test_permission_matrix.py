@@ -36,6 +36,7 @@ ANALYSTS = frozenset({"admin_a", "admin_b", "researcher"})
 ANALYSTS_A = frozenset({"admin_a", "researcher"})
 PLATFORM_DATA = frozenset({"admin_a", "admin_b"})
 OWN_AND_ADMIN = frozenset({"admin_a", "respondent"})
+RESEARCHER = frozenset({"researcher"})
 
 
 @dataclass(frozen=True)
@@ -219,6 +220,40 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("api/v1/analytics/official/groups/<slug:slug>/", "GET"): Case(
         lambda w: f"/api/v1/analytics/official/groups/{w.a.extra['scheme'].slug}/?programme={w.a.programme.slug}", OWNER
     ),
+    # --- research data: the researcher their own requests and files, the programme's administrators theirs
+    ("analytics/research/requests/<int:pk>/", "GET"): Case(
+        lambda w: f"/analytics/research/requests/{w.a.extra['research_request'].pk}/", ANALYSTS_A
+    ),
+    ("analytics/research/requests/<int:pk>/review/", "POST"): Case(
+        lambda w: f"/analytics/research/requests/{w.a.extra['research_request'].pk}/review/",
+        OWNER,
+        data=lambda w: {"decision": "refuse"},
+    ),
+    ("analytics/research/requests/<int:pk>/renew/", "POST"): Case(
+        lambda w: f"/analytics/research/requests/{w.a.extra['research_request'].pk}/renew/",
+        RESEARCHER,
+        data=lambda w: {},
+    ),
+    ("analytics/research/exports/<int:pk>/download/", "GET"): Case(
+        lambda w: f"/analytics/research/exports/{w.a.extra['research_export'].pk}/download/", RESEARCHER
+    ),
+    ("analytics/research/surveys/<slug:slug>/variables/", "GET"): Case(
+        lambda w: f"/analytics/research/surveys/{w.a.survey.slug}/variables/", OWNER
+    ),
+    ("api/v1/analytics/research/requests/<int:pk>/", "GET"): Case(
+        lambda w: f"/api/v1/analytics/research/requests/{w.a.extra['research_request'].pk}/", ANALYSTS_A
+    ),
+    ("api/v1/analytics/research/requests/<int:pk>/review/", "POST"): Case(
+        lambda w: f"/api/v1/analytics/research/requests/{w.a.extra['research_request'].pk}/review/",
+        OWNER,
+        data=lambda w: {"decision": "refuse"},
+    ),
+    ("api/v1/analytics/research/exports/<int:pk>/download/", "GET"): Case(
+        lambda w: f"/api/v1/analytics/research/exports/{w.a.extra['research_export'].pk}/download/", RESEARCHER
+    ),
+    ("api/v1/analytics/research/surveys/<slug:slug>/variables/", "GET"): Case(
+        lambda w: f"/api/v1/analytics/research/surveys/{w.a.survey.slug}/variables/", ANALYSTS_A
+    ),
     # --- respondent links: the secret in the link is the credential, whoever holds it
     ("s/<slug:slug>/", "GET"): Case(lambda w: f"/s/{w.a.wave.slug}/", NOBODY),  # invitation only: no public link
     ("i/<str:token>/", "GET"): Case(lambda w: f"/i/{w.invitation_token}/", EVERYONE),
@@ -244,6 +279,11 @@ MATRIX: dict[tuple[str, str], Case] = {
     ),
     ("registry/requests/<int:request_id>/close/", "POST"): Case(
         lambda w: f"/registry/requests/{w.a.request.pk}/close/", REQUEST_SIDE, data=lambda w: {}
+    ),
+    ("analytics/research/requests/<int:pk>/withdraw/", "POST"): Case(
+        lambda w: f"/analytics/research/requests/{w.a.extra['research_request'].pk}/withdraw/",
+        RESEARCHER,
+        data=lambda w: {},
     ),
 }
 
@@ -284,6 +324,10 @@ ADMIN_OBJECTS: dict[str, tuple[Callable[[World], object], frozenset[str]]] = {
     "diaspora.episode": (lambda w: w.a.extra["episode"], OWNER),
     "diaspora.obligationimport": (lambda w: w.a.extra["obligation_import"], OWNER),
     "analytics.waveanalysis": (lambda w: w.a.extra["analysis"], OWNER),
+    "analytics.researchrequest": (lambda w: w.a.extra["research_request"], OWNER),
+    "analytics.researchexport": (lambda w: w.a.extra["research_export"], OWNER),
+    "analytics.variablerole": (lambda w: w.a.extra["variable_role"], OWNER),
+    "accounts.auditevent": (lambda w: w.a.extra["audit_event"], OWNER),
     "analytics.aggregationjob": (lambda w: w.a.extra["aggregation_job"], OWNER),
     "analytics.indicatortable": (lambda w: w.a.extra["indicator_table"], OWNER),
     "analytics.countrygroupscheme": (lambda w: w.a.extra["scheme"], OWNER),

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from analytics.demo import synthetic_waves
 from analytics.models import AggregationJob
 from analytics.official.services import official_seed_load
+from analytics.research_demo import research_demo_load
 from analytics.services.aggregation import aggregation_request
 from surveys.models import Response, Survey, Wave
 
@@ -41,4 +42,6 @@ class Command(BaseCommand):
                 self.stderr.write(f"  figures of {wave.slug} failed: {job.error}")
             else:
                 self.stdout.write(f"  figures of {wave.slug}: {job.get_status_display()}")
+        for request in research_demo_load():
+            self.stdout.write(f"Research request #{request.pk}: {request.get_status_display()}")
         self.stdout.write("Analytics: http://127.0.0.1:8000/analytics/ (as programme-admin or researcher)")
