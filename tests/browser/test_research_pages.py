@@ -2,6 +2,7 @@
 
 import io
 import zipfile
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -57,7 +58,7 @@ def test_a_researcher_requests_an_administrator_approves_and_the_researcher_down
     page.click("text=#")
     with page.expect_download() as download:
         page.click("text=Download the zip")
-    content = open(download.value.path(), "rb").read()
+    content = Path(download.value.path()).read_bytes()
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
         frame = pd.read_parquet(io.BytesIO(archive.read("data.parquet")))
         assert "codebook.html" in archive.namelist() and "codebook.ddi.xml" in archive.namelist()
