@@ -39,7 +39,7 @@ def requests_visible_to(user: User) -> QuerySet[ResearchRequest]:
     return (
         ResearchRequest.objects.filter(_requests_q(user))
         .select_related("survey", "survey__programme", "requested_by", "reviewed_by")
-        .prefetch_related("waves")
+        .prefetch_related("waves", "exports")
         .order_by("-created_at", "-id")
     )
 
@@ -58,7 +58,8 @@ def request_get(user: User, pk: int) -> ResearchRequest:
 
 
 def exports_of(request: ResearchRequest) -> list[ResearchExport]:
-    return list(request.exports.order_by("-created_at", "-id"))
+    """Newest first (from the prefetched rows when the request came from `requests_visible_to`)."""
+    return sorted(request.exports.all(), key=lambda export: (export.created_at, export.pk), reverse=True)
 
 
 def export_for_download(user: User, pk: int) -> ResearchExport:

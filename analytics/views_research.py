@@ -39,6 +39,7 @@ ACTION_LABELS = {
     "research.export_completed": gettext_lazy("File built"),
     "research.export_reused": gettext_lazy("Finished file offered again"),
     "research.export_downloaded": gettext_lazy("File downloaded"),
+    "research.export_failed": gettext_lazy("The export failed"),
 }
 
 
@@ -184,6 +185,15 @@ def research_request(request: HttpRequest, pk: int) -> HttpResponse:
         "asked": asked,
         "trail": [{"event": event, "label": ACTION_LABELS.get(event.action, event.action)} for event in trail],
         "k_minimum": research.k_for(item.licence),
+        # Files of one researcher can be joined on shared variables: the reviewer sees what was given before.
+        "earlier": [
+            {"request": other, "variables": ", ".join(other.approved_variables)}
+            for other in selectors_research.requests_visible_to(user)
+            .filter(requested_by=item.requested_by, survey=item.survey, status=ResearchRequest.Status.APPROVED)
+            .exclude(pk=item.pk)[:20]
+        ]
+        if reviewer
+        else [],
         "formats": ", ".join(FORMAT_LABELS.get(f, f) for f in item.formats),
     }
     return _page(request, "analytics/research/request.html", context)

@@ -48,6 +48,10 @@ EXHAUSTIVE_LIMIT = 2000  # nodes: above this the lattice is searched greedily
 SEARCH_CELLS = 50_000_000  # nodes x table rows: above this too
 
 
+class AnonymityError(ValueError):
+    """k and l cannot be met for this table (the message says why)."""
+
+
 @dataclass(frozen=True)
 class Hierarchy:
     """A variable's generalisation steps: `steps[i]` maps a value to its label at level i + 1."""
@@ -55,6 +59,7 @@ class Hierarchy:
     kind: str
     level_names: tuple[str, ...]  # the names of levels 1.. (level 0 is the value, the last is "*")
     steps: tuple[Callable[[str], str], ...] = ()
+    fixed: bool = False  # never generalised nor suppressed (the wave of a several-wave file)
 
     @property
     def top(self) -> int:
@@ -118,7 +123,15 @@ def hierarchy_for(kind: str, country_groups: Sequence[dict[str, str]] = ()) -> H
         steps = tuple((lambda groups: lambda value: groups.get(value, SUPPRESSED))(g) for g in country_groups)
         names = ("world sub-region", "world region", "human-development tier")[: len(steps)]
         return Hierarchy(kind, names, steps)
+    if kind == "fixed":
+        return Hierarchy(kind, (), fixed=True)
     return Hierarchy(kind, ())  # the value, then "*"
+
+
+def number_text(number: float) -> str:
+    """A number as the text every step compares and publishes: whole numbers without a decimal point,
+    others exactly (repr), so a top code and an answer equal as numbers are equal as text."""
+    return str(int(number)) if float(number).is_integer() else repr(float(number))
 
 
 # --------------------------------------------------------------------------- the plan
@@ -261,7 +274,7 @@ def _search(enc: _Encoded, tops: list[int], k: int, l_div: int, max_suppressed: 
 def _wholly_suppressed(node: tuple[int, ...], tops: list[int]) -> int:
     """Variables a node suppresses entirely: a researcher loses the variable, so any node that keeps
     every variable is preferred, whatever its loss (then the least loss)."""
-    return sum(level >= top for level, top in zip(node, tops, strict=True))
+    return sum(level >= top for level, top in zip(node, tops, strict=True) if top > 0)
 
 
 def _group_ok(enc: _Encoded, rows: np.ndarray, key: np.ndarray, k: int, l_div: int) -> np.ndarray:
@@ -284,6 +297,8 @@ def top_code(table: pd.DataFrame, column: str, order: Sequence[str] | None, k: i
     needed = max(k, math.ceil(share * counts.sum()))
     if order:
         ranked = [value for value in order if value in counts.index]
+        if not ranked:
+            return None  # no answer is an amount (everyone preferred not to say)
         running = 0
         for position in range(len(ranked) - 1, -1, -1):
             running += counts[ranked[position]]
@@ -309,8 +324,7 @@ def apply_top_code(values: pd.Series, code: Any, order: Sequence[str] | None) ->
         above = values.map(lambda v: rank.get(v, -1) > limit)
         return values.where(~above, code)
     numbers = pd.to_numeric(values, errors="coerce")
-    text = f"{code:g}"
-    return values.where(~(numbers > code), text)
+    return values.where(~(numbers >= code), number_text(code))
 
 
 def anonymise(
@@ -328,11 +342,25 @@ def anonymise(
     total = int(table["n"].sum())
     qi = list(hierarchies)
     if not qi:
+        # No quasi-identifier: the whole file is one group, which must itself be k-anonymous and l-diverse.
+        distinct = min((table.loc[table["n"] > 0, s].nunique() for s in sensitive), default=None)
+        if total < k or (distinct is not None and distinct < l_div):
+            raise AnonymityError(
+                f"The file would be one group of {total} records"
+                + (f" with {distinct} distinct sensitive values" if distinct is not None else "")
+                + f"; k = {k} and l = {l_div} cannot be met. Add a wave or variables, or leave a sensitive variable out."
+            )
         lookup = pd.DataFrame({"dropped": [False]})
-        report = {"k": k, "l": l_div, "records": total, "k_achieved": total, "quasi_identifiers": []}
+        report = {"k": k, "l": l_div, "records": total, "records_published": total, "records_removed": 0,
+                  "cells_suppressed": 0, "k_achieved": total, "l_achieved": distinct, "information_loss": 0.0,
+                  "variables": [], "quasi_identifiers": [], "search": "none",
+                  "risk_before": {"sample_uniques": 0, "records_below_k": 0, "share_below_2k": float(total < 2 * k)},
+                  "risk_after": {"share_below_2k": float(total < 2 * k), "max_individual_risk": round(1 / total, 4)}}  # fmt: skip
         return Plan({}, lookup, report=report)
     enc = _encode(table, hierarchies, sensitive, domains)
-    tops = [hierarchies[name].top for name in qi]
+    tops = [0 if hierarchies[name].fixed else hierarchies[name].top for name in qi]
+    fixed = [q for q, name in enumerate(qi) if hierarchies[name].fixed]
+    free = [q for q, name in enumerate(qi) if not hierarchies[name].fixed]
     before_bad, _ = _node_state(enc, tuple(0 for _ in qi), k, l_div)
     node, search, checked = _search(enc, tops, k, l_div, max_suppressed)
     bad, _ = _node_state(enc, node, k, l_div)
@@ -354,8 +382,10 @@ def anonymise(
         pending = pending[~ok]
     dropped = np.zeros(len(table), dtype=bool)
     if len(pending):
-        out[pending, :] = -1
-        full = np.zeros(len(pending), dtype=np.int64)
+        for q in free:
+            out[pending, q] = -1
+        # Every other value suppressed: one group per value of the fixed variables (the wave).
+        full = _pending_key([out[pending, q] for q in fixed]) if fixed else np.zeros(len(pending), dtype=np.int64)
         ok = _group_ok(enc, pending, full, k, l_div)
         # The all-suppressed group may also hold rows suppressed on every variable above
         # only if the groups are equal; they are not (those kept one value), so it stands alone.

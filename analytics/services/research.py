@@ -25,7 +25,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files import File
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.audit import audit_record
@@ -35,9 +35,9 @@ from config.jobs import JobError
 from surveys.models import Survey, Wave
 from surveys.selectors_admin import wave_source_hash
 
-from ..models import ResearchExport, ResearchRequest
+from ..models import ResearchExport, ResearchRequest, VariableRole
 from .research_files import FORMATS, ExportError, ExportSpec, build_export, media_folder, zip_files
-from .research_roles import survey_variables
+from .research_roles import VariableInfo, survey_variables
 
 logger = logging.getLogger(__name__)
 
@@ -193,11 +193,21 @@ def _spec(request: ResearchRequest, variables: list[str]) -> ExportSpec:
     known = {info.name: info for info in survey_variables(request.survey, request.language)}
     chosen = [known[name] for name in variables if name in known and known[name].exported]
     waves = list(request.waves.order_by("opens_at", "pk"))
+    if len(waves) > 1:
+        chosen.insert(0, wave_variable(waves, request.language))
     return ExportSpec(
         waves=waves, variables=chosen, formats=list(request.formats), language=request.language, k=request.k,
         l_div=request.l_diversity, licence=request.get_licence_display(),
         title=f"{request.survey.title}: {', '.join(w.name for w in waves)}", reference=f"KELU-R{request.pk}",
     )  # fmt: skip
+
+
+def wave_variable(waves: list[Wave], language: str) -> VariableInfo:
+    """The wave as a quasi-identifier of a several-wave file (never generalised: a group holds one wave's people)."""
+    with translation.override(language):
+        label = _("Wave")
+    return VariableInfo("wave", "select_one", str(label), [(w.slug, w.name) for w in waves],
+                        role=VariableRole.Role.QUASI, hierarchy="fixed")  # fmt: skip
 
 
 def params_hash(request: ResearchRequest, kind: str, variables: list[str]) -> str:
@@ -212,8 +222,19 @@ def params_hash(request: ResearchRequest, kind: str, variables: list[str]) -> st
 def _job(request: ResearchRequest, kind: str, variables: list[str], user: User | None) -> ResearchExport:
     digest = params_hash(request, kind, variables)
     if kind == ResearchExport.Kind.EXPORT:
+        pending = request.exports.filter(
+            kind=kind, status__in=[ResearchExport.Status.QUEUED, ResearchExport.Status.RUNNING]
+        )
+        if pending.exists():
+            return pending.latest("id")  # one build at a time per request (created stays False)
+        # A finished file is reused for the same researcher only (its README names their request).
         done = (
-            ResearchExport.objects.filter(params_hash=digest, kind=kind, status=ResearchExport.Status.COMPLETE)
+            ResearchExport.objects.filter(
+                params_hash=digest,
+                kind=kind,
+                status=ResearchExport.Status.COMPLETE,
+                request__requested_by_id=request.requested_by_id,
+            )  # fmt: skip
             .exclude(file="")
             .order_by("-finished_at")
             .first()
@@ -230,6 +251,7 @@ def _job(request: ResearchRequest, kind: str, variables: list[str], user: User |
             return job
     job = ResearchExport.objects.create(request=request, kind=kind, params_hash=digest)
     job.enqueue()
+    job.created = True
     return job
 
 
@@ -238,7 +260,7 @@ def research_export_request(*, request: ResearchRequest, user: User | None) -> R
     if request.status != ResearchRequest.Status.APPROVED:
         raise RequestError(_("Only an approved request is exported."))
     job = _job(request, ResearchExport.Kind.EXPORT, list(request.approved_variables), user)
-    if not job.reused_from_id:
+    if getattr(job, "created", False):
         audit_record(actor=user, action="research.export_queued", target=job, programme_id=request.survey.programme_id)
     return job
 
@@ -273,12 +295,23 @@ def _build(job: ResearchExport) -> None:
                          programme_id=request.survey.programme_id,
                          detail={"rows": outcome.rows, "k_achieved": report.get("k_achieved")})  # fmt: skip
     except ExportError as exc:
+        audit_record(actor=None, action="research.export_failed", target=job,
+                     programme_id=request.survey.programme_id, detail={"error": str(exc)})  # fmt: skip
         raise JobError(str(exc)) from exc
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
 def research_export_sweep() -> list[int]:
+    """Re-enqueue exports whose worker died; remove work folders a killed worker left (raw values inside)."""
+    import time
+
+    folder = Path(settings.MEDIA_ROOT) / "research" / "work"
+    if folder.is_dir():
+        stale = time.time() - 2 * 24 * 3600  # longer than any build could run
+        for path in folder.iterdir():
+            if path.is_dir() and path.stat().st_mtime < stale:
+                shutil.rmtree(path, ignore_errors=True)
     return ResearchExport.sweep()
 
 

@@ -27,6 +27,13 @@ _DIRECT = re.compile(
     r"name|surname|first_?name|last_?name|full_?name|fio|address|street|postcode|zip|contact|url|website)(_|$)"
 )
 _TEXT_TYPES = {"text"}
+# Words in a label that ask for a direct identifier, whatever the field's type.
+_DIRECT_LABEL = re.compile(
+    r"(^|_)(e_?mail|phone|telephone|mobile|whatsapp|telegram|iin|passport|surname|full_name|first_name|last_name|"
+    r"home_address|postal_address|street|contact_details)(_|$)"
+)
+# Answers typed by the respondent: they leave only once an administrator has read them.
+TYPED = {"text", "date", "time", "datetime"}
 _NUMBER_TYPES = {"integer", "decimal", "range"}
 
 
@@ -51,8 +58,13 @@ class VariableInfo:
 
     @property
     def exported(self) -> bool:
-        """Whether the variable can be in a file at all (direct identifiers never; free text once reviewed)."""
-        return self.role != ROLE.DIRECT and (self.role != ROLE.FREE_TEXT or self.reviewed)
+        """Whether the variable can be in a file at all: direct identifiers never; free text, and typed answers
+        (text, dates) in any role but quasi-identifier (generalised or suppressed), once reviewed."""
+        if self.role == ROLE.DIRECT:
+            return False
+        if self.role == ROLE.FREE_TEXT or (self.type in TYPED and self.role != ROLE.QUASI):
+            return self.reviewed
+        return True
 
 
 def _words(item: MergedField, english: str) -> str:
@@ -65,8 +77,12 @@ def default_role(item: MergedField, english_label: str = "") -> tuple[str, str]:
     text = _words(item, english_label)
     has = lambda pattern: re.search(pattern, text) is not None  # noqa: E731
     chosen = item.type in {"select_one", "select_multiple", "rank", "country"}
-    if not chosen and (_DIRECT.search(name) or (item.type in _TEXT_TYPES and has(r"(e_?mail|phone|contact)"))):
+    if not chosen and (_DIRECT.search(name) or _DIRECT_LABEL.search(text.split("__", 1)[-1])):
         return ROLE.DIRECT, HIER.NONE
+    if item.type == "calculate":
+        # A derived value (years abroad = this year - departure year) can give back what its sources'
+        # generalisation hides: it is a quasi-identifier in bands of its own.
+        return ROLE.QUASI, HIER.YEAR
     if has(r"(^|_)age(_|$)"):
         return ROLE.QUASI, HIER.AGE if item.type in _NUMBER_TYPES else HIER.CATEGORY
     if has(r"birth"):
@@ -82,7 +98,7 @@ def default_role(item: MergedField, english_label: str = "") -> tuple[str, str]:
         return ROLE.QUASI, HIER.TEXT if item.type in _TEXT_TYPES else HIER.CATEGORY
     if has(r"(^|_)(field|specialty|speciality|discipline|isced|major)(_|$)"):
         return ROLE.QUASI, HIER.FIELD if chosen else HIER.TEXT
-    if has(r"(^|_)(education|degree|study_level|level_of_study|qualification)(_|$)"):
+    if re.search(r"(^|_)(education|degree|study_level|level_of_study|qualification)(_|$)", name):
         return ROLE.QUASI, HIER.CATEGORY
     if has(r"(^|_)(programme|program|scholarship|cohort)(_|$)"):
         return ROLE.QUASI, HIER.YEAR if item.type in _NUMBER_TYPES else HIER.CATEGORY
@@ -134,8 +150,9 @@ def variable_role_set(*, survey: Survey, name: str, role: str, hierarchy: str, r
         raise RoleError(f"The survey has no variable {name!r}.")
     if role not in ROLE.values or hierarchy not in HIER.values:
         raise RoleError("Unknown role or hierarchy.")
-    if reviewed and role != ROLE.FREE_TEXT:
-        reviewed = False  # only free text is reviewed
+    info_type = {i.name: i.type for i in survey_variables(survey)}.get(name)
+    if reviewed and role != ROLE.FREE_TEXT and info_type not in TYPED:
+        reviewed = False  # only what respondents typed is reviewed
     info = known[name]
     before = {"role": info.role, "hierarchy": info.hierarchy, "reviewed": info.reviewed}
     after = {"role": role, "hierarchy": hierarchy, "reviewed": reviewed}

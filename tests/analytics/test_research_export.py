@@ -236,7 +236,7 @@ def test_narrowing_exports_only_the_approved_variables(world):
     request = submit(world, formats=["csv"])
     export = approve(world, request, variables=["country_residence", "return_intention"])
     header = files_of(export)["data.csv"].decode().splitlines()[0].split(",")
-    assert header == ["pid", "wave", "version", "language", "submitted_month", "country_residence", "return_intention"]
+    assert header == ["pid", "wave", "country_residence", "return_intention"]
     actions = list(
         AuditEvent.objects.filter(target=f"analytics.ResearchRequest:{request.pk}").values_list("action", flat=True)
     )
@@ -358,3 +358,81 @@ def test_researchers_land_on_their_research_page(world, client):
     assert client.get("/").url == "/analytics/research/"
     page = client.get("/analytics/research/")
     assert page.status_code == 200 and b"/analytics/research/new/" in page.content
+
+
+# --------------------------------------------------------------------------- found in review
+
+
+def test_a_top_coded_income_is_published_as_the_value_the_check_counted():
+    from analytics.compute.anonymise import apply_top_code, number_text
+
+    values = pd.Series(["1500000", "2000000", "2500000.5", "100"])
+    coded = apply_top_code(values, 1500000.0, None)
+    assert list(coded) == ["1500000", "1500000", "1500000", "100"] and number_text(1.5e6) == "1500000"
+
+
+def test_several_waves_make_the_wave_a_quasi_identifier(world, graduate_version):
+    second = wave_with_answers(graduate_version, "grad-2026", 300, seed=5, year=2026)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        request = research.research_request_submit(
+            user=world["researcher"], survey=world["survey"], waves=[world["wave"], second],
+            variables=QUASI + SENSITIVE, formats=["parquet"], language="en", purpose="Trends", institution="KIMEP",
+            licence="licensed", terms_accepted=True,
+        )  # fmt: skip
+    export = approve(world, request)
+    frame = pd.read_parquet(io.BytesIO(files_of(export)["data.parquet"]))
+    assert set(frame["wave"]) == {"grad-2025", "grad-2026"} and export.report["quasi_identifiers"][0] == "wave"
+    checked(frame, ["wave", *QUASI], SENSITIVE, 3, 2)
+
+
+def test_a_derived_value_and_labelled_identifiers_get_safe_roles(world):
+    roles = {v.name: v.role for v in survey_variables(world["survey"])}
+    assert roles["years_abroad"] == "quasi"  # calculated from the departure year
+    assert roles["barrier_services"] == "other"  # "education" in its label is not the respondent's education
+    from analytics.services.research_roles import default_role
+    from surveys.selectors_admin import MergedField
+
+    assert default_role(MergedField("mob", "integer", "Mobile phone number"), "Mobile phone number")[0] == "direct"
+
+
+def test_typed_answers_in_any_role_need_a_review(world):
+    from analytics.services.research_roles import VariableInfo
+
+    assert not VariableInfo("monthly_income", "text", "Income", role="sensitive").exported
+    assert VariableInfo("monthly_income", "text", "Income", role="sensitive", reviewed=True).exported
+    assert VariableInfo("city", "text", "City", role="quasi").exported  # generalised or suppressed
+
+
+def test_a_multiple_choice_sensitive_variable_is_diverse_in_every_published_column(world):
+    variable_role_set(survey=world["survey"], name="return_factors", role="sensitive", hierarchy="none",
+                      reviewed=False, user=world["admin"])  # fmt: skip
+    export = approve(world, submit(world, variables=[*QUASI, "return_factors"], formats=["parquet"]))
+    frame = pd.read_parquet(io.BytesIO(files_of(export)["data.parquet"]))
+    columns = [c for c in frame.columns if c.startswith("return_factors__")]
+    assert columns
+    for column in columns:
+        checked(frame, QUASI, [column], 3, 2)
+
+
+def test_a_file_without_quasi_identifiers_must_still_be_one_large_diverse_group(world):
+    export = approve(world, submit(world, variables=["return_intention"], formats=["csv"]))
+    assert export.status == "complete" and export.row_count >= 3
+    from analytics.compute.anonymise import AnonymityError, anonymise
+
+    with pytest.raises(AnonymityError):
+        anonymise(pd.DataFrame({"s": ["a"], "n": [2]}), {}, sensitive=["s"], k=3, l_div=2)
+
+
+def test_dates_survive_the_identifier_scrub():
+    from analytics.services.research_files import IDENTIFYING
+
+    assert not IDENTIFYING.search("1990-01-02")
+    assert IDENTIFYING.search("+7 701 123 4567") and IDENTIFYING.search("ivan@example.com")
+
+
+def test_asking_again_while_a_file_is_being_built_builds_once(world):
+    request = submit(world, formats=["csv"])
+    with TestCase.captureOnCommitCallbacks(execute=False):
+        research.research_request_review(request=request, user=world["admin"], decision="approve")
+        research.research_renew(request=request, user=world["researcher"])
+    assert request.exports.filter(kind="export").count() == 1
