@@ -52,6 +52,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/matching.py
 	$(BIN)/python bench/matching_db.py
 	$(BIN)/python bench/analytics.py
+	$(BIN)/python bench/research_export.py
 
 messages: $(VENV)/.installed-dev
 	DEBUG=1 $(BIN)/python manage.py makemessages -l kk -l ru --no-obsolete --ignore=.venv --ignore=tests --ignore=bench

@@ -218,7 +218,7 @@ def _chunks(spec: ExportSpec) -> Any:
             frame = _frame(base.filter(id__gt=last).order_by("id").values_list(*columns)[:CHUNK], names)
             if frame is None:
                 break
-            last = int(frame["id"].iloc[-1])
+            last = int(frame.iloc[-1, 0])  # by position: a variable may be called "id" too
             frame.isetitem(4, _month(frame.iloc[:, 4]))
             frame["wave"] = wave.slug
             yield frame
@@ -638,16 +638,28 @@ class ParquetWriter:
 class LabelledWriter:
     """SPSS and Stata: categories become integer codes with value labels; "*" is code -1 (missing in SPSS).
 
-    Their writer has no append, so the columns are kept until close, compactly: codes as float32, the
-    0/1 columns of a multiple choice as int8 (-1 when missing), text as Arrow text; the frame handed to
-    the writer is then built a column at a time, each column's chunks let go as it is built."""
+    Their writer has no append, so the whole file is held until close, as compactly as the writer
+    takes it: numbers and codes in arrays sized once for all the records (`rows`; grown if ever
+    short), codes and the 0/1 columns of a multiple choice as float32 (exact for them; the files are
+    the same), text as Arrow text. The frame handed to the writer is made of those arrays, not copied."""
 
-    def __init__(self, path: Path, columns: list[OutColumn], kind: str):
+    def __init__(self, path: Path, columns: list[OutColumn], kind: str, rows: int = 0):
         self.path, self.columns, self.kind = path, columns, kind
         self.codes: dict[str, dict[str, int]] = {c.name: {} for c in columns if c.kind == "category"}
-        self.data: dict[str, list[Any]] = {c.name: [] for c in columns}
+        self.text: dict[str, list[Any]] = {c.name: [] for c in columns if c.kind in ("text", "id")}
+        self.numbers: dict[str, np.ndarray] = {
+            c.name: np.empty(rows, dtype="float32" if c.kind == "category" or c.choice is not None else "float64")
+            for c in columns
+            if c.name not in self.text
+        }
+        self.filled = 0
+        self.writes = 0
 
     def write(self, frame: pd.DataFrame) -> None:
+        start, end = self.filled, self.filled + len(frame)
+        for name, array in self.numbers.items():
+            if end > len(array):
+                self.numbers[name] = array = np.resize(array, max(end, 2 * len(array)))
         for c in self.columns:
             values = frame[c.name]
             if c.kind == "category":
@@ -659,35 +671,31 @@ class LabelledWriter:
                             SUPPRESSED_CODE if value == SUPPRESSED else len([v for v in codes.values() if v > 0]) + 1
                         )
                 # missing: NaN (system missing)
-                mapped = np.array([codes.get(value, np.nan) for value in uniques], dtype="float32")[local]
-                self.data[c.name].append(mapped)
+                self.numbers[c.name][start:end] = np.array([codes.get(v, np.nan) for v in uniques], dtype="float32")[
+                    local
+                ]
             elif c.kind in ("text", "id"):
-                self.data[c.name].append(values.array if values.dtype == "str" else values.to_numpy(dtype=object))
+                self.text[c.name].append(values.array if values.dtype == "str" else values.to_numpy(dtype=object))
             else:
-                numbers = values.to_numpy()
-                if c.choice is not None and numbers.dtype == np.float64:
-                    missing = np.isnan(numbers)
-                    if np.isin(numbers[~missing], (0.0, 1.0)).all():
-                        numbers = np.where(missing, -1, numbers).astype(np.int8)
-                self.data[c.name].append(numbers)
+                self.numbers[c.name][start:end] = values.to_numpy()
+        self.filled = end
+        self.writes += 1
 
     def _column(self, c: OutColumn) -> Any:
-        """One column of the whole file, as the concatenated chunks (its chunks are let go)."""
-        chunks = self.data[c.name]
-        self.data[c.name] = []
-        if not chunks:
+        """One column of the whole file (a text column's chunks are let go)."""
+        if not self.writes:
             return np.array([], dtype="float32")
-        if c.kind in ("text", "id"):
-            if all(isinstance(chunk, pd.arrays.ArrowStringArray) and chunk.dtype == "str" for chunk in chunks):
-                text = pd.concat([pd.Series(chunk, copy=False) for chunk in chunks], ignore_index=True)
-                if len(text) and not text.isna().all():
-                    return text  # what the objects below would be turned into
-            chunks = [np.asarray(chunk, dtype=object) for chunk in chunks]
-        elif any(chunk.dtype == np.int8 for chunk in chunks):
-            chunks = [np.where(chunk < 0, np.nan, chunk) if chunk.dtype == np.int8 else chunk for chunk in chunks]
-        column = np.concatenate(chunks)
-        del chunks
-        return column
+        if c.name in self.numbers:
+            column = self.numbers[c.name][: self.filled]
+            return column.astype("float64") if c.choice is not None and not len(column) else column
+        chunks = self.text[c.name]
+        self.text[c.name] = []
+        filled = [chunk for chunk in chunks if len(chunk)]
+        if filled and all(isinstance(chunk, pd.arrays.ArrowStringArray) and chunk.dtype == "str" for chunk in filled):
+            text = pd.concat([pd.Series(chunk, copy=False) for chunk in filled], ignore_index=True)
+            if not text.isna().all():
+                return text  # what the objects below would be turned into
+        return np.concatenate([np.asarray(chunk, dtype=object) for chunk in chunks])
 
     def close(self) -> None:
         import pyreadstat
@@ -711,7 +719,7 @@ class LabelledWriter:
                           for value, code in self.codes[c.name].items()}  # fmt: skip
                 if labels:
                     value_labels[names[c.name]] = {int(code): str(label)[:120] for code, label in labels.items()}
-        del self.data
+        self.numbers, self.text = {}, {}  # the frame holds what is still needed
         column_labels = [c.label[: 80 if self.kind == "dta" else 256] for c in self.columns]
         if self.kind == "sav":
             missing = {names[c.name]: [SUPPRESSED_CODE] for c in self.columns
@@ -735,14 +743,14 @@ def _stata_names(names: list[str]) -> dict[str, str]:
     return result
 
 
-def _writer(fmt: str, path: Path, columns: list[OutColumn]):
+def _writer(fmt: str, path: Path, columns: list[OutColumn], rows: int = 0):
     if fmt == "csv":
         return CsvWriter(path, columns)
     if fmt == "xlsx":
         return XlsxWriter(path, columns)
     if fmt == "parquet":
         return ParquetWriter(path, columns)
-    return LabelledWriter(path, columns, fmt)
+    return LabelledWriter(path, columns, fmt, rows)
 
 
 # --------------------------------------------------------------------------- the pipeline
@@ -802,12 +810,13 @@ def _build_export(spec: ExportSpec, folder: Path, progress: Progress, *, dry_run
     if dry_run:
         return Outcome(plan.report.get("records_published", counting.rows), report)
     columns = output_columns(spec, plan)
-    writers = {fmt: _writer(fmt, folder / f"data.{fmt}", columns) for fmt in spec.formats}
+    writers = {fmt: _writer(fmt, folder / f"data.{fmt}", columns, counting.rows) for fmt in spec.formats}
     lookup_index, lookup_out, radix = _lookup(spec, plan, counting.coders)
     frequencies = Frequencies(columns)
     written = 0
-    source = pq.ParquetFile(folder / "prepared.parquet")
-    for batch in source.iter_batches(batch_size=CHUNK):
+    # One row group at a time, read as it is needed: buffering ahead (the default) costs some 30 MB at the peak.
+    source = pq.ParquetFile(folder / "prepared.parquet", pre_buffer=False)
+    for batch in source.iter_batches(batch_size=CHUNK, use_threads=False):
         chunk = batch.to_pandas()
         out = _out_frame(chunk, spec, plan, columns, lookup_index, lookup_out, radix)
         for writer in writers.values():
