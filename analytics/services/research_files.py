@@ -286,7 +286,11 @@ def _pseudonyms(frame: pd.DataFrame, key: bytes) -> np.ndarray:
     """A keyed hash of the respondent (of the response when anonymous): 51 bits as 11 letters.
 
     Letters only, so no pseudonym can look like a phone number or an IIN to a scanner."""
-    ids = np.where(frame["respondent"].notna(), "p" + frame["respondent"].astype(str), "r" + frame["id"].astype(str))
+    # As whole numbers: a chunk mixing anonymous responses reads the column as floats ("123.0"), and the
+    # same respondent must get the same pseudonym in every chunk of a file.
+    respondent = pd.to_numeric(frame["respondent"], errors="coerce").astype("Int64")
+    response = pd.to_numeric(frame["id"], errors="coerce").astype("Int64")
+    ids = np.where(respondent.notna(), "p" + respondent.astype(str), "r" + response.astype(str))
     return _letters(np.frombuffer(_keyed_heads(key, ids.tolist()), dtype=">u8") >> 13)
 
 

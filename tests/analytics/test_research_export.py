@@ -436,3 +436,12 @@ def test_asking_again_while_a_file_is_being_built_builds_once(world):
         research.research_request_review(request=request, user=world["admin"], decision="approve")
         research.research_renew(request=request, user=world["researcher"])
     assert request.exports.filter(kind="export").count() == 1
+
+
+def test_a_respondent_keeps_one_pseudonym_in_chunks_with_and_without_anonymous_answers():
+    from analytics.services.research_files import _pseudonyms
+
+    key = b"k" * 32
+    alone = _pseudonyms(pd.DataFrame({"id": [10], "respondent": [123]}), key)
+    mixed = _pseudonyms(pd.DataFrame({"id": [11, 12], "respondent": [123, None]}), key)
+    assert alone[0] == mixed[0] != mixed[1]
