@@ -45,6 +45,7 @@ def test_a_worker_killed_mid_export_leaves_a_job_the_next_worker_finishes(tmp_pa
     queue = f"kelu-research-test-{os.getpid()}"
     routes = celery_app.conf.task_routes
     celery_app.conf.task_routes = {"analytics.*": {"queue": queue}}
+    celery_app.amqp.flush_routes()  # an earlier test may have left the routes read (and kept) already
     log_path = tmp_path / "workers.log"
     task = celery_app.tasks["analytics.research_export_run"]
     try:
@@ -83,6 +84,7 @@ def test_a_worker_killed_mid_export_leaves_a_job_the_next_worker_finishes(tmp_pa
             worker.wait(timeout=30)
     finally:
         celery_app.conf.task_routes = routes
+        celery_app.amqp.flush_routes()
         redis.Redis.from_url(settings.REDIS_URL).delete(queue)
 
     export.refresh_from_db()
