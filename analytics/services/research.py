@@ -189,16 +189,36 @@ def research_request_review(
 # --------------------------------------------------------------------------- jobs
 
 
-def _spec(request: ResearchRequest, variables: list[str]) -> ExportSpec:
-    known = {info.name: info for info in survey_variables(request.survey, request.language)}
+def export_spec(
+    *,
+    survey: Survey,
+    waves: list[Wave],
+    variables: list[str],
+    formats: list[str],
+    language: str,
+    k: int,
+    l_div: int,
+    licence: str,
+    reference: str,
+) -> ExportSpec:
+    """What one export writes: the exportable variables asked for (with the wave as a fixed quasi-identifier
+    when there are several waves). Requests and the command build their exports here."""
+    known = {info.name: info for info in survey_variables(survey, language)}
     chosen = [known[name] for name in variables if name in known and known[name].exported]
-    waves = list(request.waves.order_by("opens_at", "pk"))
+    waves = sorted(waves, key=lambda wave: (wave.opens_at, wave.pk))
     if len(waves) > 1:
-        chosen.insert(0, wave_variable(waves, request.language))
+        chosen.insert(0, wave_variable(waves, language))
     return ExportSpec(
-        waves=waves, variables=chosen, formats=list(request.formats), language=request.language, k=request.k,
-        l_div=request.l_diversity, licence=request.get_licence_display(),
-        title=f"{request.survey.title}: {', '.join(w.name for w in waves)}", reference=f"KELU-R{request.pk}",
+        waves=waves, variables=chosen, formats=list(formats), language=language, k=k, l_div=l_div, licence=licence,
+        title=f"{survey.title}: {', '.join(w.name for w in waves)}", reference=reference,
+    )  # fmt: skip
+
+
+def _spec(request: ResearchRequest, variables: list[str]) -> ExportSpec:
+    return export_spec(
+        survey=request.survey, waves=list(request.waves.all()), variables=variables, formats=request.formats,
+        language=request.language, k=request.k, l_div=request.l_diversity, licence=request.get_licence_display(),
+        reference=f"KELU-R{request.pk}",
     )  # fmt: skip
 
 

@@ -445,3 +445,11 @@ def test_a_respondent_keeps_one_pseudonym_in_chunks_with_and_without_anonymous_a
     alone = _pseudonyms(pd.DataFrame({"id": [10], "respondent": [123]}), key)
     mixed = _pseudonyms(pd.DataFrame({"id": [11, 12], "respondent": [123, None]}), key)
     assert alone[0] == mixed[0] != mixed[1]
+
+
+def test_the_command_refuses_a_k_below_the_licence(world, tmp_path):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="k must be at least 5"):
+        call_command("research_export", wave=["grad-2025"], licence="public", k=3, output=str(tmp_path))

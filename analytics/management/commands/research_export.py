@@ -17,8 +17,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.audit import audit_record
 from analytics.models import ResearchRequest
-from analytics.services.research import LANGUAGES, k_for
-from analytics.services.research_files import FORMATS, ExportError, ExportSpec, build_export, media_folder, zip_files
+from analytics.services.research import LANGUAGES, export_spec, k_for
+from analytics.services.research_files import FORMATS, ExportError, build_export, media_folder, zip_files
 from analytics.services.research_roles import survey_variables
 from surveys.models import Wave
 
@@ -57,14 +57,12 @@ class Command(BaseCommand):
         if unknown:
             raise CommandError(f"Unknown variables: {', '.join(unknown)}.")
         k = options["k"] or k_for(options["licence"])
-        if k < 2:
-            raise CommandError("k must be at least 2.")
-        variables = [known[name] for name in names if known[name].exported]
+        if k < k_for(options["licence"]) or options["l_div"] < 2:
+            raise CommandError(f"k must be at least {k_for(options['licence'])} for this licence, and l at least 2.")
         left_out = [name for name in names if not known[name].exported]
-        spec = ExportSpec(waves=waves, variables=variables, formats=formats, language=options["language"], k=k,
-                          l_div=options["l_div"], licence=options["licence"],
-                          title=f"{survey.title}: {', '.join(w.name for w in waves)}",
-                          reference=f"KELU-CLI-{'-'.join(w.slug for w in waves)}")  # fmt: skip
+        spec = export_spec(survey=survey, waves=waves, variables=names, formats=formats, language=options["language"],
+                           k=k, l_div=options["l_div"], licence=options["licence"],
+                           reference=f"KELU-CLI-{'-'.join(w.slug for w in waves)}")  # fmt: skip
         output = Path(options["output"])
         output.mkdir(parents=True, exist_ok=True)
         folder = media_folder()
