@@ -23,15 +23,21 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt requirements-check
 	@touch $@
 
 migrate: $(VENV)/.installed
-	DEBUG=1 $(BIN)/python manage.py migrate --noinput
+	DEBUG=1 $(BIN)/python manage.py migrate --noinput -v 0
 
+# The demo's own output (links, counts, the mail it sends) goes to var/demo.log; on a
+# failure it is printed.
 demo: migrate
-	DEBUG=1 $(BIN)/python manage.py load_demo
-	DEBUG=1 $(BIN)/python manage.py load_analytics_demo
-	DEBUG=1 $(BIN)/python manage.py load_obligations_demo
+	@mkdir -p var
+	@echo "Loading the demo data (details in var/demo.log)..."
+	@( DEBUG=1 $(BIN)/python manage.py load_demo \
+	  && DEBUG=1 $(BIN)/python manage.py load_analytics_demo \
+	  && DEBUG=1 $(BIN)/python manage.py load_obligations_demo ) > var/demo.log 2>&1 \
+	  || { cat var/demo.log; exit 1; }
 
 run: demo
-	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	@DEBUG=1 $(BIN)/python manage.py demo_summary --address http://$(HOST):$(PORT)
+	@DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -21,6 +21,14 @@ DEMO_ACCOUNTS = [
     ("researcher", Role.RESEARCHER, "researcher-demo-2026", False, False, None),
     ("superuser", Role.RESPONDENT, "superuser-demo-2026", True, True, None),
 ]
+# How the demo's people are called (the graduate is also the registry's Erlan Sadykov).
+DEMO_NAMES = {
+    "graduate": ("Erlan", "Sadykov"),
+    "programme-admin": ("Aliya", "Nurbekova"),
+    "serpin-admin": ("Marat", "Ospanov"),
+    "institution": ("Gulnara", "Zhakenova"),
+    "researcher": ("Timur", "Abenov"),
+}
 # What programme administrators may open in the Django admin; what they see there is
 # limited to their programmes by accounts.scoping.
 PROGRAMME_ADMIN_PERMISSIONS = [
@@ -108,6 +116,7 @@ def demo_accounts() -> list[tuple[User, str, str]]:
         user, _ = User.objects.get_or_create(username=username)
         user.role, user.is_staff, user.is_superuser = role, is_staff, is_superuser
         user.email = f"{username}@demo.kelu.local"
+        user.first_name, user.last_name = DEMO_NAMES.get(username, ("", ""))
         user.set_password(password)
         user.save()
         if role == Role.PROGRAMME_ADMIN:

@@ -46,9 +46,13 @@ MODES = ["mentoring", "guest_lecture", "joint_research", "co_supervision", "cons
          "internship_hosting"]  # fmt: skip
 WAVES = (
     {"slug": "graduates-2024-synthetic", "name": "Graduates abroad 2024 (synthetic)", "year": 2024, "period": "2019",
-     "seed": 2024, "shift": 0.0},
+     "seed": 2024, "shift": 0.0,
+     "names": {"kk": "Шетелдегі түлектер, 2024 (синтетикалық деректер)",
+               "ru": "Выпускники за рубежом, 2024 (синтетические данные)", "en": "Graduates abroad 2024 (synthetic)"}},
     {"slug": "graduates-2025-synthetic", "name": "Graduates abroad 2025 (synthetic)", "year": 2025, "period": "2018",
-     "seed": 2025, "shift": 0.06},
+     "seed": 2025, "shift": 0.06,
+     "names": {"kk": "Шетелдегі түлектер, 2025 (синтетикалық деректер)",
+               "ru": "Выпускники за рубежом, 2025 (синтетические данные)", "en": "Graduates abroad 2025 (synthetic)"}},
 )  # fmt: skip
 
 
@@ -124,6 +128,7 @@ def synthetic_waves(version: SurveyVersion, *, per_wave: int = 1500) -> list[Wav
                 "survey": version.survey,
                 "version": version,
                 "name": spec["name"],
+                "names": spec["names"],
                 "opens_at": opens,
                 "is_public": True,
             },  # fmt: skip

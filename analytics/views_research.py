@@ -65,7 +65,7 @@ def research_home(request: HttpRequest) -> HttpResponse:
     for item in selectors_research.requests_visible_to(user)[:200]:
         exports = selectors_research.exports_of(item)
         latest = next((e for e in exports if e.kind == ResearchExport.Kind.EXPORT), None)
-        rows.append({"request": item, "export": latest, "waves": ", ".join(w.name for w in item.waves.all())})
+        rows.append({"request": item, "export": latest, "waves": ", ".join(w.local_name for w in item.waves.all())})
     context = {
         "rows": rows,
         "researcher": selectors_research.is_researcher(user),
@@ -95,7 +95,7 @@ class RequestForm(forms.Form):
     def __init__(self, *args, survey, language: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.waves_by_slug = {w.slug: w for w in selectors_research.survey_waves(survey)}
-        self.fields["waves"].choices = [(w.slug, f"{w.name} ({w.complete})") for w in self.waves_by_slug.values()]
+        self.fields["waves"].choices = [(w.slug, f"{w.local_name} ({w.complete})") for w in self.waves_by_slug.values()]
         self.variables = survey_variables(survey, language)
         self.fields["variables"].choices = [(v.name, f"{v.label} [{v.name}]") for v in self.variables if v.exported]
 

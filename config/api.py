@@ -1,9 +1,13 @@
 """Project-wide API pieces: error shape, token login, health."""
 
+import logging
+import re
+
 from django.db import DatabaseError, connection
-from django.http import JsonResponse
-from django.views.defaults import page_not_found
-from django.views.defaults import server_error as django_server_error
+from django.http import HttpResponse, HttpResponseServerError, JsonResponse
+from django.shortcuts import render
+from django.template import loader
+from django.urls import Resolver404
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
@@ -43,17 +47,42 @@ class TokenLoginApi(ObtainAuthToken):
         return super().post(request, *args, **kwargs)
 
 
+# get_object_or_404's message names a model ("No Person matches the given query."): never shown.
+_MODEL_MESSAGE = re.compile(r"^No \w+ matches the given query\.?$")
+log = logging.getLogger(__name__)
+
+
+def _shown_message(exception: Exception | None) -> str:
+    """A 404's own message when a page wrote one for people (an invalid link), never the resolver's."""
+    if exception is None or isinstance(exception, Resolver404) or not exception.args:
+        return ""
+    message = exception.args[0]
+    return message if isinstance(message, str) and not _MODEL_MESSAGE.match(message) else ""
+
+
 def not_found(request, exception=None):
-    """404 as JSON under /api/ (clients parse it), Django's page elsewhere."""
+    """404 as JSON under /api/ (clients parse it), the site's page elsewhere."""
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Not found."}, status=404)
-    return page_not_found(request, exception)
+    return render(request, "404.html", {"message": _shown_message(exception)}, status=404)
+
+
+def forbidden(request, exception=None):
+    """403 as JSON under /api/, the site's page elsewhere (with the way to sign in as someone else)."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "You do not have permission to perform this action."}, status=403)
+    return render(request, "403.html", {}, status=403)
 
 
 def server_error(request):
+    """500: no database and no request context needed (the error may be the database itself)."""
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Internal server error."}, status=500)
-    return django_server_error(request)
+    try:
+        return HttpResponseServerError(loader.get_template("500.html").render({}))
+    except Exception:  # the page of last resort must not fail
+        log.exception("The 500 page could not be rendered")
+        return HttpResponse("Server error (500)", content_type="text/plain", status=500)
 
 
 def health(request):

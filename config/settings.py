@@ -71,6 +71,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "config.landing.site_areas",
             ],
+            "libraries": {"site": "config.templatetags.site"},
         },
     },
 ]
@@ -113,6 +114,7 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "en"
 LANGUAGES = [("kk", _("Kazakh")), ("ru", _("Russian")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["config.formats"]  # Kazakh dates and numbers (Django ships no kk formats)
 TIME_ZONE = "Asia/Almaty"
 USE_I18N = True
 USE_TZ = True
@@ -122,6 +124,8 @@ USE_TZ = True
 WHITENOISE_USE_FINDERS = True
 warnings.filterwarnings("ignore", message="No directory at")
 STATIC_URL = "static/"
+# The site's own layout and scripts, below every app (templates/base.html loads them).
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
@@ -235,7 +239,10 @@ CELERY_BEAT_SCHEDULE = {
 CELERY_TASK_ROUTES = {
     "surveys.wave_invite": {"queue": "bulk"},
     "surveys.emails_*": {"queue": "bulk"},
+    # "Send invitations" from the staff pages: a job row, swept like the other jobs.
+    "surveys.invitation_send_*": {"queue": "bulk"},
 }
+CELERY_BEAT_SCHEDULE["invitation-send-sweep"] = {"task": "surveys.invitation_send_sweep", "schedule": 120.0}
 # --- end invitations, reminders and webhooks
 
 # A shared cache (Redis) in production, so throttles count across processes.
@@ -247,7 +254,10 @@ CACHES = {
     )
 }
 
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Without a mail server configured, each message is written to a file in EMAIL_FILE_PATH
+# (a local run's terminal stays readable; the demo's summary says where to look).
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "kelu@localhost")
 # --- invitations, reminders and webhooks: mail transport, links, throttles
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
@@ -291,6 +301,9 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # In-process tasks (no REDIS_URL) use kombu's memory transport, which has no host
+    # to name: its "No hostname was supplied" warning says nothing useful there.
+    "loggers": {} if REDIS_URL else {"kombu.connection": {"level": "ERROR"}},
 }
 
 # --- diaspora registry and matching

@@ -4,7 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from analytics.urls import api_urlpatterns as analytics_api
 
-from .api import TokenLoginApi, health, not_found, server_error
+from .api import TokenLoginApi, forbidden, health, not_found, server_error
 from .landing import landing
 
 urlpatterns = [
@@ -26,6 +26,7 @@ urlpatterns = [
     path("", include("surveys.urls_optout")),
 ]
 
+handler403 = forbidden
 handler404 = not_found
 handler500 = server_error
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from . import vocabularies as vocab
 from .matching.types import FilterStep
@@ -37,7 +38,10 @@ def explain(match: Match, *, language: str, show_location: bool) -> list[str]:
             parts.append(_("has ties to the request's region"))
         hours = round(9 * components.get("timezone", 0))
         if show_location and hours > 0:
-            parts.append(_("working hours overlap by %(hours)s h") % {"hours": hours})
+            parts.append(
+                ngettext("working hours overlap by %(hours)s hour", "working hours overlap by %(hours)s hours", hours)
+                % {"hours": hours}
+            )
         if details.get("stale"):
             parts.append(_("profile not confirmed for over a year"))
         return [p for p in parts if p]
@@ -59,13 +63,26 @@ def _offer_phrase(details: dict) -> str:
         else _("on site")
     )
     left = details.get("remaining_after")
-    unit = _("h") if details.get("unit") == Offer.Unit.HOURS else _("engagements")
-    return _("offers %(mode)s (%(where)s), %(left)s %(unit)s left this quarter") % {
-        "mode": Mode(mode).label.lower(),
-        "where": where,
-        "left": left,
-        "unit": unit,
-    }
+    values = {"mode": Mode(mode).label.lower(), "where": where, "left": left}
+    count = left if isinstance(left, int) else 0
+    # One sentence per unit, the number deciding the plural (Russian has three forms).
+    if details.get("unit") == Offer.Unit.HOURS:
+        return (
+            ngettext(
+                "offers %(mode)s (%(where)s), %(left)s hour left this quarter",
+                "offers %(mode)s (%(where)s), %(left)s hours left this quarter",
+                count,
+            )
+            % values
+        )
+    return (
+        ngettext(
+            "offers %(mode)s (%(where)s), %(left)s engagement left this quarter",
+            "offers %(mode)s (%(where)s), %(left)s engagements left this quarter",
+            count,
+        )
+        % values
+    )
 
 
 _FILTER_MESSAGES = {

@@ -19,6 +19,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Programme, Role, User
+from config.collation import sorted_choices
 from surveys.countries import country_choices
 
 from . import vocabularies as vocab
@@ -64,8 +65,14 @@ def language() -> str:
 
 
 def country_options(lang: str) -> list[tuple[str, str]]:
+    """Countries in the language's alphabetical order (in Kazakh, Қазақстан right after Қ)."""
     pairs = [(code, names.get(lang) or names["en"]) for code, names in country_choices()]
-    return [("", _("Choose...")), *sorted(pairs, key=lambda p: p[1].casefold())]
+    return [("", _("Choose...")), *sorted_choices(pairs, lang)]
+
+
+# A long list gets a box that narrows it as one types (static/site/choices.js); without script
+# it is a plain list. The attribute's value labels that box.
+SEARCHABLE = {"data-searchable": _("Type to narrow the list")}
 
 
 def field_options(lang: str, *, broad: bool = True) -> list:
@@ -233,6 +240,8 @@ class ProfileForm(AccessibleForm):
         self.fields["languages"].choices = language_options(lang)
         self.fields["country"].choices = country_options(lang)
         self.fields["home_region"].choices = [("", _("None or prefer not to say")), *vocab.region_choices(lang)]
+        for name in ("country", "field_of_study"):
+            self.fields[name].widget.attrs.update(SEARCHABLE)
         self._add_offer_fields()
         self._add_visibility_fields()
         if with_consents:
@@ -539,6 +548,8 @@ class DirectoryForm(forms.Form):
         self.fields["country"].choices = [anything, *country_options(lang)[1:]]
         self.fields["language"].choices = [anything, *vocab.language_choices(lang)]
         self.fields["mode"].choices = [anything, *Mode.choices]
+        for name in ("field", "skill", "country", "language"):
+            self.fields[name].widget.attrs.update(SEARCHABLE)
 
     def filters(self) -> dict[str, str]:
         if not self.is_valid():
@@ -603,6 +614,7 @@ class RequestForm(AccessibleForm):
         self.fields["skills"].choices = skill_options(lang)
         self.fields["languages"].choices = language_options(lang)
         self.fields["region"].choices = [("", _("The institution's region")), *vocab.region_choices(lang)]
+        self.fields["field_of_study"].widget.attrs.update(SEARCHABLE)
         # Only programmes the user's institutions take part in (the service checks the pair).
         taking_part = Programme.objects.filter(institutions__in=[i.pk for i in institutions]).distinct()
         self.fields["programme"].choices = [("", _("None")), *programme_options(lang, taking_part.order_by("name"))]

@@ -19,6 +19,7 @@ going" and runs to today.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
@@ -54,7 +55,19 @@ def translated(pair: list[Any] | tuple[Any, Any] | str) -> str:
     if isinstance(pair, str):
         return pair
     template, args = pair
-    return gettext(template) % args if args else gettext(template)
+    return gettext(template) % _dates_written_out(args) if args else gettext(template)
+
+
+def _dates_written_out(args: dict[str, Any]) -> dict[str, Any]:
+    """A stored ISO date ("2026-11-30") in the active language's format (30.11.2026, 30 ноября 2026 г.)."""
+    from django.utils.formats import date_format
+
+    shown = dict(args)
+    for key, value in args.items():
+        if key == "date" and isinstance(value, str):
+            with suppress(ValueError):  # not a date after all: shown as stored
+                shown[key] = date_format(date.fromisoformat(value), "DATE_FORMAT")
+    return shown
 
 
 # Statuses, in the order they are decided.

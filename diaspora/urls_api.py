@@ -30,6 +30,10 @@ urlpatterns = [
         api.RequestOfferProposalsApi.as_view(),
         name="registry-request-offer-proposals",
     ),
+    path("requests/<int:pk>/offers/", api.RequestOfferApi.as_view(), name="registry-request-offer"),
+    path(
+        "requests/<int:pk>/offers/preview/", api.RequestOfferPreviewApi.as_view(), name="registry-request-offer-preview"
+    ),
     path("matches/<int:pk>/offer/", api.MatchOfferApi.as_view(), name="registry-match-offer"),
     path("matches/<int:pk>/withdraw/", api.MatchWithdrawApi.as_view(), name="registry-match-withdraw"),
     path("matches/<int:pk>/activate/", api.MatchActivateApi.as_view(), name="registry-match-activate"),

@@ -12,6 +12,9 @@ urlpatterns = [
     path("me/status/", registry.set_status, name="diaspora-me-status"),
     path("me/consents/<str:purpose>/<str:action>/", registry.consent, name="diaspora-consent"),
     path("me/engagements/<int:match_id>/<str:action>/", registry.engagement, name="diaspora-engagement"),
+    # An offer answered from its message or the profile: GET asks once, POST answers.
+    path("me/offers/<int:match_id>/<str:action>/", inbox.offer_answer, name="diaspora-offer-answer"),
+    path("me/as-institution/", registry.me_as_institution, name="diaspora-me-preview"),
     path("messages/", inbox.inbox, name="diaspora-inbox"),
     path("messages/<int:message_id>/", inbox.message_detail, name="diaspora-message"),
     path("people/", directory.directory, name="diaspora-directory"),
@@ -23,6 +26,11 @@ urlpatterns = [
     path("requests/<int:request_id>/edit/", requests.request_edit, name="diaspora-request-edit"),
     path("requests/<int:request_id>/experts/", requests.request_top, name="diaspora-request-top"),
     path("requests/<int:request_id>/offer/", requests.request_offer, name="diaspora-request-offer"),
+    path(
+        "requests/<int:request_id>/experts/<int:person_id>/offer/",
+        requests.request_offer_expert,
+        name="diaspora-request-offer-expert",
+    ),
     path("requests/<int:request_id>/close/", requests.request_close_view, name="diaspora-request-close"),
     path(
         "requests/<int:request_id>/matches/<int:match_id>/<str:action>/",

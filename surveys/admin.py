@@ -5,6 +5,8 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
 from accounts.scoping import ProgrammeScopedAdmin, ScopedInline, SuperusersChange, administered
 
@@ -116,13 +118,15 @@ class SurveyAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
 @admin.register(SurveyVersion)
 class SurveyVersionAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
     programme_path = "survey__programme"
-    list_display = ("survey", "number", "label", "status", "published_at")
+    list_display = ("survey", "number", "label", "status", "published_at", "preview_link")
+    list_select_related = ("survey",)
     list_filter = ("status",)
     readonly_fields = (
         "survey",
         "number",
         "label",
         "title",
+        "preview_link",
         "content",
         "content_hash",
         "languages",
@@ -134,6 +138,31 @@ class SurveyVersionAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
         "created_at",
         "published_at",
     )
+    # The form's content is tens of thousands of characters of JSON: the preview shows it as
+    # respondents see it, and the JSON stays behind a collapsed section for whoever needs it.
+    fieldsets = (
+        (None, {"fields": ("survey", "number", "label", "title", "status", "preview_link")}),
+        (
+            None,
+            {"fields": ("languages", "default_language", "import_notes", "created_by", "created_at", "published_at")},
+        ),
+        (
+            _("Form content (JSON)"),
+            {
+                "classes": ("collapse",),
+                "fields": ("source_filename", "content_hash", "content"),
+            },
+        ),
+    )
+
+    @admin.display(description=_("Preview"))
+    def preview_link(self, obj):
+        url = reverse("staff:version-preview", args=[obj.survey.slug, obj.number])
+        links = [
+            format_html('<a href="{}?lang={}" lang="{}">{}</a>', url, code, code, code) for code in obj.languages
+        ] or [format_html('<a href="{}">{}</a>', url, _("Preview"))]
+        return format_html_join(" · ", "{}", ((link,) for link in links))
+
     actions = ["publish"]
 
     def has_add_permission(self, request):
@@ -152,9 +181,26 @@ class SurveyVersionAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
 
 @admin.register(Wave)
 class WaveAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
+    """Waves are made on the staff pages (no JSON there); here the same rules check every save."""
+
     programme_path = "survey__programme"
-    list_display = ("name", "survey", "version", "opens_at", "closes_at", "is_public")
+    list_display = ("name", "survey", "version", "opens_at", "closes_at", "is_public", "staff_link")
     prepopulated_fields = {"slug": ("name",)}
+    readonly_fields = ("staff_link",)
+
+    @admin.display(description=_("Settings and letters"))
+    def staff_link(self, obj):
+        return (
+            format_html('<a href="{}">{}</a>', reverse("staff:wave-settings", args=[obj.slug]), obj.slug)
+            if obj.pk
+            else "—"
+        )
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        from .views.fieldwork import wave_admin_form
+
+        kwargs["form"] = wave_admin_form(request.user)
+        return super().get_form(request, obj, change, **kwargs)
 
 
 @admin.register(Response)

@@ -1,4 +1,4 @@
-"""Thin API views for programme administrators: panels and their imports, wave exports.
+"""Thin API views for programme administrators: panels and their imports, wave exports, waves and their invitations.
 
 Every object is looked up through ``selectors_admin``, which scopes it to the
 user's programmes: someone else's panel, wave or export is a 404. Users who
@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import FileResponse
 from django.urls import reverse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -22,11 +23,22 @@ from rest_framework.views import APIView
 
 from accounts.scoping import is_programme_admin
 
-from . import selectors_admin
-from .models import ExportJob, Panel, PanelImport
+from . import selectors_admin, selectors_fieldwork
+from .models import ExportJob, InvitationSendJob, Panel, PanelImport, Quota, Wave
 from .serializers import LANGUAGE_CHOICES
 from .services.exports import export_request
 from .services.panels import PanelImportError, panel_import
+from .services.waves import (
+    PLACEHOLDERS,
+    QuotaSpec,
+    SendRefused,
+    WaveInvalid,
+    WaveSpec,
+    wave_create,
+    wave_invitations_send,
+    wave_spec_of,
+    wave_update,
+)
 
 
 class Conflict(APIException):
@@ -189,3 +201,194 @@ class ExportDownloadApi(APIView):
             raise Conflict(f"The export is not complete (status: {job.status}).")
         name = f"{job.wave.slug}-{job.language}.{job.format}"
         return FileResponse(job.file.open("rb"), as_attachment=True, filename=name)
+
+
+# --------------------------------------------------------------------------- waves (fieldwork)
+
+
+class QuotaInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    cap = serializers.IntegerField(min_value=1)
+    conditions = serializers.DictField(help_text='Question name -> answer code, e.g. {"country_residence": "DEU"}.')
+
+
+class WaveInput(serializers.Serializer):
+    """A wave's settings. On PATCH every field is optional and only those given change."""
+
+    survey = serializers.SlugField(help_text="The survey's slug.")
+    version = serializers.IntegerField(min_value=1, help_text="The number of a published version of that survey.")
+    name = serializers.CharField(max_length=200)
+    names = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, max_length=200),
+        required=False,
+        help_text='The name per language, {"kk": "...", "ru": "...", "en": "..."}; `name` where one is missing.',
+    )
+    slug = serializers.SlugField(max_length=80, required=False, help_text="Made from the name when not given.")
+    panel = serializers.SlugField(required=False, allow_null=True, help_text="The slug of the panel to invite.")
+    is_public = serializers.BooleanField(required=False, default=False)
+    opens_at = serializers.DateTimeField(required=False)
+    closes_at = serializers.DateTimeField(required=False, allow_null=True)
+    reminder_days = serializers.ListField(child=serializers.IntegerField(), required=False)
+    send_rate_per_minute = serializers.IntegerField(required=False)
+    prefill_fields = serializers.ListField(child=serializers.CharField(), required=False)
+    email_templates = serializers.DictField(
+        child=serializers.DictField(child=serializers.CharField(allow_blank=True, trim_whitespace=False)),
+        required=False,
+        help_text='Per language: {"kk": {"subject": "...", "body": "...", "reminder_subject": "...", '
+        '"reminder_body": "..."}}; a language without them gets the platform\'s letters. Placeholders: '
+        + ", ".join(f"{{{name}}}" for name in PLACEHOLDERS)
+        + ".",
+    )
+    quotas = QuotaInput(many=True, required=False, help_text="Replaces the wave's quotas (matched by name).")
+
+
+class QuotaOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Quota
+        fields = ["name", "cap", "conditions", "closed_at"]
+
+
+class WaveOutput(serializers.ModelSerializer):
+    survey = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    version = serializers.IntegerField(source="version.number")
+    panel = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    public_link = serializers.SerializerMethodField()
+    quotas = QuotaOutput(many=True, read_only=True)
+
+    class Meta:
+        model = Wave
+        fields = [
+            "slug",
+            "name",
+            "names",
+            "survey",
+            "version",
+            "panel",
+            "is_public",
+            "public_link",
+            "opens_at",
+            "closes_at",
+            "reminder_days",
+            "send_rate_per_minute",
+            "prefill_fields",
+            "email_templates",
+            "quotas",
+            "created_at",
+        ]
+
+    def get_public_link(self, wave: Wave) -> str | None:
+        return f"{settings.SITE_URL}{reverse('respondent-start', args=[wave.slug])}" if wave.is_public else None
+
+
+class InvitationSendOutput(serializers.ModelSerializer):
+    wave = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = InvitationSendJob
+        fields = [
+            "id",
+            "wave",
+            "status",
+            "progress",
+            "members",
+            "invited",
+            "already_invited",
+            "opted_out",
+            "emails",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+
+
+def _wave_spec(request: Request, data: dict, wave: Wave | None) -> WaveSpec:
+    """The spec the input asks for: the wave's own settings with the given fields changed."""
+    spec = wave_spec_of(wave) if wave is not None else WaveSpec(name="", version=None, opens_at=timezone.now())
+    if "survey" in data or "version" in data:
+        survey = data.get("survey") or wave.survey.slug
+        number = data.get("version") or wave.version.number
+        spec.version = (
+            selectors_fieldwork.versions_fieldable_by(request.user).filter(survey__slug=survey, number=number).first()
+        )
+        if spec.version is None:
+            raise ValidationError({"version": [f"No published version {number} of a survey {survey} you administer."]})
+    if "panel" in data:
+        spec.panel = None
+        if data["panel"]:
+            spec.panel = selectors_admin.panels_visible_to(request.user).filter(slug=data["panel"]).first()
+            if spec.panel is None:
+                raise ValidationError({"panel": [f"No panel {data['panel']} in the programmes you administer."]})
+    for name in (
+        "name", "names", "slug", "is_public", "opens_at", "closes_at", "reminder_days", "send_rate_per_minute", "prefill_fields",
+        "email_templates",
+    ):  # fmt: skip
+        if name in data:
+            setattr(spec, name, data[name])
+    if "quotas" in data:
+        spec.quotas = [QuotaSpec(**quota) for quota in data["quotas"]]
+    return spec
+
+
+class WaveCreateApi(APIView):
+    @extend_schema(request=WaveInput, responses={201: WaveOutput, 400: OpenApiResponse(description="What is wrong.")})
+    def post(self, request: Request) -> APIResponse:
+        """Create a wave of a published version: a panel to invite and/or a public link, dates, reminders, letters."""
+        _require_admin(request)
+        data = WaveInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            wave = wave_create(user=request.user, spec=_wave_spec(request, data.validated_data, None))
+        except WaveInvalid as exc:
+            raise ValidationError(exc.errors) from None
+        return APIResponse(WaveOutput(wave).data, status=status.HTTP_201_CREATED)
+
+
+class WaveDetailApi(APIView):
+    @extend_schema(responses=WaveOutput)
+    def get(self, request: Request, slug: str) -> APIResponse:
+        """A wave's settings, with its public link when it has one."""
+        _require_admin(request)
+        return APIResponse(WaveOutput(selectors_fieldwork.wave_for_settings(request.user, slug)).data)
+
+    @extend_schema(request=WaveInput, responses={200: WaveOutput, 400: OpenApiResponse(description="What is wrong.")})
+    def patch(self, request: Request, slug: str) -> APIResponse:
+        """Change a wave's settings (only the fields given)."""
+        _require_admin(request)
+        wave = selectors_fieldwork.wave_for_settings(request.user, slug)
+        data = WaveInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        try:
+            wave = wave_update(user=request.user, wave=wave, spec=_wave_spec(request, data.validated_data, wave))
+        except WaveInvalid as exc:
+            raise ValidationError(exc.errors) from None
+        return APIResponse(WaveOutput(wave).data)
+
+
+class WaveInvitationSendApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={
+            202: OpenApiResponse(InvitationSendOutput, description="A new run, queued."),
+            200: OpenApiResponse(InvitationSendOutput, description="The run already queued or running."),
+            409: OpenApiResponse(description="The wave has no panel or is closed."),
+        },
+    )
+    def post(self, request: Request, slug: str) -> APIResponse:
+        """Invite every member of the wave's panel not invited yet; their letters go out at the wave's pace."""
+        _require_admin(request)
+        wave = selectors_fieldwork.wave_for_settings(request.user, slug)
+        try:
+            job, created = wave_invitations_send(wave=wave, user=request.user)
+        except SendRefused as exc:
+            raise Conflict(str(exc)) from None
+        job.refresh_from_db()
+        return APIResponse(InvitationSendOutput(job).data, status=202 if created else 200)
+
+
+class InvitationSendDetailApi(APIView):
+    @extend_schema(responses=InvitationSendOutput)
+    def get(self, request: Request, pk: int) -> APIResponse:
+        """A "send invitations" run: status, progress (percent) and what it did."""
+        _require_admin(request)
+        return APIResponse(InvitationSendOutput(selectors_fieldwork.send_job_get(request.user, pk)).data)

@@ -12,6 +12,8 @@ from babel import Locale
 LANGUAGES = ("kk", "ru", "en")
 # The XLSForm spelling the platform recognises for its built-in country list.
 COUNTRY_FILE_NAMES = {"countries.csv", "iso3166.csv"}
+# Where CLDR's name is not the one used in Kazakhstan (Russian there says «Кыргызстан»).
+_NAME_OVERRIDES = {("KG", "ru"): "Кыргызстан"}
 
 
 @cache
@@ -20,7 +22,10 @@ def country_choices() -> tuple[tuple[str, dict[str, str]], ...]:
     locales = {code: Locale.parse(code) for code in LANGUAGES}
     rows = []
     for country in pycountry.countries:
-        labels = {lang: locale.territories.get(country.alpha_2, country.name) for lang, locale in locales.items()}
+        labels = {
+            lang: _NAME_OVERRIDES.get((country.alpha_2, lang)) or locale.territories.get(country.alpha_2, country.name)
+            for lang, locale in locales.items()
+        }
         rows.append((country.alpha_3, labels))
     return tuple(sorted(rows))
 

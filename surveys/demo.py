@@ -55,22 +55,33 @@ def instruments_load(programme: Programme | None = None, *, prefix: str = "") ->
     return versions
 
 
+# The demo waves' names in every language (staff screens, letters and exports show the reader's).
+DEMO_WAVE_NAMES = {
+    "Graduates abroad 2026": {"kk": "Шетелдегі түлектер, 2026", "ru": "Выпускники за рубежом, 2026",
+                              "en": "Graduates abroad 2026"},
+    "Serpin-2050 graduates 2026": {"kk": "«Серпін-2050» түлектері, 2026", "ru": "Выпускники «Серпин-2050», 2026",
+                                   "en": "Serpin-2050 graduates 2026"},
+}  # fmt: skip
+
+
 def demo_wave(version: SurveyVersion, *, slug: str = "graduates-2026", name: str = "Graduates abroad 2026",
               public: bool = True) -> Wave:  # fmt: skip
+    names = DEMO_WAVE_NAMES.get(name, {})
     wave, _ = Wave.objects.get_or_create(
         slug=slug,
         defaults={
             "survey": version.survey,
             "version": version,
             "name": name,
+            "names": names,
             "opens_at": timezone.now() - dt.timedelta(days=1),
             "closes_at": timezone.now() + dt.timedelta(days=120),
             "is_public": public,
         },
     )
-    if wave.version_id != version.pk:
-        wave.version = version
-        wave.save(update_fields=["version"])
+    if wave.version_id != version.pk or (names and not wave.names):
+        wave.version, wave.names = version, wave.names or names
+        wave.save(update_fields=["version", "names"])
     return wave
 
 
@@ -143,3 +154,15 @@ def _complete(handle, values: dict) -> int:
     except SubmissionRefused:
         return 0
     return 1
+
+
+def demo_account_invited(wave: Wave, *, user, name: str, language: str) -> None:
+    """The demo respondent account is on the wave's panel and linked to its invitation, so
+    their home page lists a survey to answer (safe to rerun)."""
+    respondent, _ = Respondent.objects.get_or_create(email=user.email)
+    if respondent.user_id != user.pk:
+        Respondent.objects.filter(pk=respondent.pk).update(user=user)
+    PanelMember.objects.get_or_create(
+        panel=wave.panel, respondent=respondent, defaults={"name": name, "language": language, "attributes": {}}
+    )
+    wave_invite(wave=wave)

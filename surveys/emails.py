@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -69,6 +70,12 @@ def optout_link(token: str) -> str:
 
 def email_language(language: str) -> str:
     return language if language in LANGUAGES else LANGUAGES[0]
+
+
+def letter_survey_title(version: Any, language: str) -> str:
+    """The {survey} of a letter: the title of the version being fielded, in the letter's language
+    (its form_title::<language>), else the survey's title in that language."""
+    return version.instrument.title_in(language) or version.survey.title_in(language)
 
 
 @cache

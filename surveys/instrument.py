@@ -204,8 +204,11 @@ class Instrument:
                 self.looks_ahead = True
 
     def title_in(self, language: str | None) -> str:
-        """The form's title in a language (settings columns `form_title::<language>`)."""
-        return self.text(self.titles, language) or self.title
+        """The form's title in a language (settings columns `form_title::<language>`); else the
+        untranslated `form_title`, the one the author wrote as the title; else another language's."""
+        if language and self.titles.get(language):
+            return self.titles[language]
+        return self.title or self.text(self.titles, language)
 
     def text(self, texts: dict[str, str], language: str | None) -> str:
         """A label or message in `language`, falling back to the default language."""

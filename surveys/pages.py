@@ -13,6 +13,8 @@ from typing import Any
 
 from django.http import QueryDict
 
+from config.collation import sorted_by
+
 from .answers import validate_answers
 from .expressions import Context, ExpressionError, to_string
 from .instrument import Field, Instrument
@@ -205,7 +207,7 @@ def _question(
     elif choices:
         question.options = [Option(c.name, instrument.text(c.labels, language), c.name in selected) for c in choices]
         if item.type == "country":
-            question.options.sort(key=lambda o: o.label)
+            question.options = sorted_by(question.options, language, key=lambda o: o.label)
     question.widget = _widget(item, len(question.options))
     if item.type == "range":
         start, end, step = (item.parameters[k] for k in ("start", "end", "step"))
@@ -246,3 +248,89 @@ def _widget(item: Field, option_count: int) -> str:
 
 def _plain(number: float) -> str:
     return str(int(number)) if float(number).is_integer() else str(number)
+
+
+# --------------------------------------------------------------------------- a page change, nothing stored
+
+
+@dataclass
+class PageStep:
+    """The outcome of a page's form: the answers to keep, errors to show, the page to go to."""
+
+    answers: dict[str, Any]
+    errors: dict[str, str]
+    page: int
+    finished: bool = False
+
+
+def page_step(
+    instrument: Instrument,
+    stored: dict[str, Any],
+    page_index: int,
+    posted: dict[str, Any],
+    *,
+    action: str,
+    language: str,
+    today: dt.date,
+) -> PageStep:
+    """What saving a page does to the answers, as the respondent service rules it, without storing.
+
+    Valid answers are kept even when others on the page are not; moving on ("next",
+    "finish") needs the page's required answers, and finishing needs every required
+    answer (the first page with a problem is shown). Used by the staff preview.
+    """
+    merged = merge(stored, posted)
+    moving_on = action in ("next", "finish")
+    errors = page_errors(instrument, page_index, merged, required=moving_on, language=language, today=today)
+    keep = {name: value for name, value in merged.items() if name not in errors}
+    cleaned = validate_answers(instrument, keep, complete=False, language=language, today=today).answers
+    if errors:
+        return PageStep(cleaned, errors, page_index)
+    pages = applicable_pages(instrument, cleaned, today)
+    if action == "back":
+        earlier = [p for p in pages if p < page_index]
+        return PageStep(cleaned, {}, earlier[-1] if earlier else (pages[0] if pages else page_index))
+    later = [p for p in pages if p > page_index]
+    if action == "next" and later:
+        return PageStep(cleaned, {}, later[0])
+    if not moving_on:
+        return PageStep(cleaned, {}, page_index)
+    outcome = validate_answers(instrument, cleaned, complete=True, language=language, today=today)
+    if outcome.errors:
+        first = next(
+            (p for p in pages if any(f.name in outcome.errors for f in shown_fields(instrument, p))),
+            pages[0] if pages else 0,
+        )
+        on_page = {f.name for f in shown_fields(instrument, first)}
+        return PageStep(cleaned, {k: v for k, v in outcome.errors.items() if k in on_page}, first)
+    return PageStep(outcome.answers, {}, page_index, finished=True)
+
+
+def page_view(
+    instrument: Instrument,
+    page_index: int,
+    stored: dict[str, Any],
+    shown: dict[str, Any],
+    errors: dict[str, str],
+    language: str,
+    today: dt.date,
+    prefilled: set[str] = frozenset(),  # type: ignore[assignment]
+) -> dict[str, Any]:
+    """The page model the respondent page template renders (besides the links and languages):
+    position among the pages that apply under the `stored` answers, and the `shown` values."""
+    pages = applicable_pages(instrument, stored, today) or [page_index]
+    if page_index not in pages:
+        pages = sorted({*pages, page_index})
+    position = pages.index(page_index)
+    group = instrument.pages[page_index].group
+    return {
+        "page": page_index,
+        "page_title": instrument.text(instrument.groups[group].labels, language) if group else "",
+        "sections": build_sections(instrument, page_index, shown, errors, language, today, prefilled),
+        "errors": errors,
+        "position": position + 1,
+        "page_count": len(pages),
+        "percent": round(100 * position / len(pages)),
+        "is_first": position == 0,
+        "is_last": position == len(pages) - 1,
+    }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
@@ -108,3 +110,46 @@ def response_get(user: User, survey: Survey, instance_id: uuid.UUID) -> Response
     if response is None:
         raise Http404("No such response.")
     return response
+
+
+@dataclass(frozen=True)
+class MySurvey:
+    """One survey a signed-in respondent was invited to, as their home page lists it."""
+
+    title: str
+    wave: Wave
+    status: str
+    status_label: str
+    url: str  # the personal link (rebuilt from the invitation's nonce); "" when it no longer opens
+    closes_at: Any
+    answered: bool
+
+
+def surveys_of_respondent(user: User, *, language: str) -> list[MySurvey]:
+    """The invitations of the respondent records linked to this account, newest first."""
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from .models import Invitation
+    from .tokens import invitation_token
+
+    if not user.is_authenticated:
+        return []
+    now = timezone.now()
+    invitations = (
+        Invitation.objects.filter(respondent__user=user)
+        .exclude(status=Invitation.Status.OPTED_OUT)
+        .select_related("wave__version", "wave__survey")
+        .order_by("-created_at")[:50]
+    )
+    found = []
+    for invitation in invitations:
+        wave = invitation.wave
+        answered = invitation.status == Invitation.Status.COMPLETE
+        opens = wave.is_open(now) or answered
+        url = reverse("respondent-page-i", args=[invitation_token(invitation.token_nonce)]) if opens else ""
+        title = wave.version.instrument.title_in(language) or wave.survey.title
+        found.append(
+            MySurvey(title, wave, invitation.status, invitation.get_status_display(), url, wave.closes_at, answered)
+        )
+    return found

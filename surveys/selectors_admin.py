@@ -1,20 +1,18 @@
-"""Reads for programme administrators: panels, waves, exports, dashboards, summaries.
+"""Reads for programme administrators: surveys, versions, panels, waves, responses, exports, dashboards.
 
 Everything is scoped in the queryset: an administrator sees the objects of the
 programmes in ``user.programmes``; superusers see everything; objects without a
 programme are for superusers only. Pure computations (merging fields across
-versions, cumulative rates, question summaries) take and return plain values and
-are tested without a database.
+versions, cumulative rates, question summaries, a response's labelled answers)
+take and return plain values and are tested without a database; those on answers
+live in ``summaries`` and are re-exported here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import statistics
-from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
@@ -26,12 +24,20 @@ from django.http import Http404
 from accounts.models import User
 from accounts.scoping import in_programmes
 
-from .instrument import Instrument
-from .models import ExportJob, Invitation, Panel, PanelMember, Response, SurveyVersion, Wave
+from .models import ExportJob, Invitation, Panel, PanelMember, Response, Survey, SurveyVersion, Wave
+from .summaries import (  # noqa: F401 (re-exported: other apps read these from here)
+    CHOICE_TYPES,
+    LATEST_TEXTS,
+    NUMERIC_TYPES,
+    SKIPPED_TYPES,
+    TEXT_TYPES,
+    MergedField,
+    QuestionSummary,
+    merged_fields,
+    name_countries,
+    summarise_answers,
+)
 
-NUMERIC_TYPES = {"integer", "decimal", "range"}
-CHOICE_TYPES = {"select_one", "select_multiple", "country", "rank"}
-SKIPPED_TYPES = {"note"}
 STATUS = Invitation.Status
 
 # --------------------------------------------------------------------------- scope
@@ -69,6 +75,45 @@ def wave_get_for_admin(user: User, slug: str) -> Wave:
     return wave
 
 
+def surveys_administered_by(user: User) -> QuerySet[Survey]:
+    return in_programmes(Survey.objects.select_related("programme"), user, "programme").order_by("slug")
+
+
+def survey_get_for_admin(user: User, slug: str) -> Survey:
+    survey = surveys_administered_by(user).filter(slug=slug).first()
+    if survey is None:
+        raise Http404("No such survey.")
+    return survey
+
+
+def survey_versions(survey: Survey) -> QuerySet[SurveyVersion]:
+    """Every version of a survey, drafts included, newest first, with the number of waves fielding it."""
+    return survey.versions.defer("content", "import_notes").annotate(wave_count=Count("waves")).order_by("-number")
+
+
+def version_get_for_admin(user: User, slug: str, number: int) -> SurveyVersion:
+    """A version of a survey the user administers, published or draft (others: 404)."""
+    version = (
+        SurveyVersion.objects.select_related("survey")
+        .filter(survey__in=surveys_administered_by(user), survey__slug=slug, number=number)
+        .first()
+    )
+    if version is None:
+        raise Http404("No such version.")
+    return version
+
+
+def response_get_for_admin(user: User, wave_slug: str, pk: int) -> Response:
+    """One response of a wave the user administers, with its version and invitation (others: 404)."""
+    wave = wave_get_for_admin(user, wave_slug)
+    response = (
+        Response.objects.select_related("version", "wave", "invitation__respondent").filter(wave=wave, pk=pk).first()
+    )
+    if response is None:
+        raise Http404("No such response.")
+    return response
+
+
 def exports_visible_to(user: User) -> QuerySet[ExportJob]:
     return in_programmes(ExportJob.objects.select_related("wave"), user, "wave__survey__programme")
 
@@ -83,53 +128,6 @@ def export_get(user: User, pk: int) -> ExportJob:
 # --------------------------------------------------------------------------- fields across versions
 
 
-@dataclass
-class MergedField:
-    """One answer column across every version of a wave, labelled from the newest version that has it."""
-
-    name: str
-    type: str
-    label: str
-    choices: list[tuple[str, str]] = field(default_factory=list)
-
-    @property
-    def is_numeric(self) -> bool:
-        return self.type in NUMERIC_TYPES
-
-    @property
-    def has_choices(self) -> bool:
-        return self.type in CHOICE_TYPES
-
-
-def _merged_type(types: list[str]) -> str:
-    # A field may change type only toward text, so text wins; otherwise the newest type.
-    return "text" if "text" in types else types[0]
-
-
-def merged_fields(instruments: list[Instrument], language: str) -> list[MergedField]:
-    """Fields of all `instruments` (newest first) keyed by name: the newest's order, then older-only ones."""
-    merged: dict[str, MergedField] = {}
-    types: dict[str, list[str]] = {}
-    for instrument in instruments:
-        for item in instrument.fields.values():
-            if item.type in SKIPPED_TYPES:
-                continue
-            types.setdefault(item.name, []).append(item.type)
-            current = merged.get(item.name)
-            if current is None:
-                label = instrument.text(item.labels, language) or item.name
-                current = merged[item.name] = MergedField(item.name, item.type, label)
-            known = {name for name, _ in current.choices}
-            for choice in instrument.choices_for(item):
-                if choice.name not in known:
-                    current.choices.append((choice.name, instrument.text(choice.labels, language) or choice.name))
-    for name, item in merged.items():
-        item.type = _merged_type(types[name])
-        if not item.has_choices:
-            item.choices = []
-    return list(merged.values())
-
-
 def wave_versions(wave: Wave) -> list[SurveyVersion]:
     """The wave's version and every version its responses were given on, newest first."""
     # One EXISTS per version of the survey (a handful), not a DISTINCT over every response.
@@ -142,21 +140,121 @@ def wave_fields(wave: Wave, language: str) -> list[MergedField]:
     return merged_fields([version.instrument for version in wave_versions(wave)], language)
 
 
+@dataclass(frozen=True)
+class SourceState:
+    """Where a wave's responses stand: a hash that changes whenever one is added, changed or removed."""
+
+    hash: str
+    last_change: dt.datetime | None
+
+
+def wave_source_state(wave: Wave) -> SourceState:
+    stats = Response.objects.filter(wave=wave).aggregate(n=Count("id"), last=Max("updated_at"), top=Max("id"))
+    digest = hashlib.sha256(f"{stats['n']}|{stats['last']}|{stats['top']}".encode()).hexdigest()
+    return SourceState(digest, stats["last"])
+
+
 def wave_source_hash(wave: Wave) -> str:
     """Changes whenever a response of the wave is added, changed or removed."""
-    stats = Response.objects.filter(wave=wave).aggregate(n=Count("id"), last=Max("updated_at"), top=Max("id"))
-    return hashlib.sha256(f"{stats['n']}|{stats['last']}|{stats['top']}".encode()).hexdigest()
+    return wave_source_state(wave).hash
+
+
+def export_out_of_date(job: ExportJob, state: SourceState) -> bool:
+    """A finished file made from other responses than the wave has now (added, changed or removed since)."""
+    return job.status == ExportJob.Status.COMPLETE and job.source_hash != state.hash
+
+
+def wave_exports(user: User, wave: Wave, *, limit: int = 5) -> list[ExportJob]:
+    """The wave's latest exports, each marked `out_of_date` against the wave's responses now."""
+    jobs = list(exports_visible_to(user).filter(wave=wave).order_by("-created_at", "-id")[:limit])
+    if jobs:
+        state = wave_source_state(wave)
+        for job in jobs:
+            job.out_of_date = export_out_of_date(job, state)
+    return jobs
 
 
 # --------------------------------------------------------------------------- dashboard
 
 
-def wave_counts(wave: Wave) -> dict[str, int]:
-    """Invitation funnel of a wave, plus responses given through the public link."""
+@dataclass(frozen=True)
+class Rate:
+    """A share shown with what it is made of: `numerator` of `denominator`."""
+
+    numerator: int
+    denominator: int
+
+    @property
+    def percent(self) -> float | None:
+        """None when there is nothing to divide by (no 0 % for a wave that sent nothing)."""
+        return round(100 * self.numerator / self.denominator, 1) if self.denominator else None
+
+
+@dataclass(frozen=True)
+class Funnel:
+    """A wave's invitations by how far they got. Responses through the public link are not here."""
+
+    invited: int  # every invitation, sent or not
+    sent: int  # handed to the mail server at least once (bounced and opted out included)
+    opened: int  # reached the survey (those who answered included)
+    partial: int
+    complete: int
+    bounced: int
+    opted_out: int
+
+    @property
+    def started(self) -> int:
+        return self.partial + self.complete
+
+    @property
+    def sent_rate(self) -> Rate:
+        return Rate(self.sent, self.invited)
+
+    @property
+    def open_rate(self) -> Rate:
+        return Rate(self.opened, self.sent)
+
+    @property
+    def response_rate(self) -> Rate:
+        """Complete responses of the invitations sent."""
+        return Rate(self.complete, self.sent)
+
+    @property
+    def completion_rate(self) -> Rate:
+        """Of those who opened the survey, how many finished it."""
+        return Rate(self.complete, self.opened)
+
+    @property
+    def bounce_rate(self) -> Rate:
+        return Rate(self.bounced, self.sent)
+
+    @property
+    def opt_out_rate(self) -> Rate:
+        return Rate(self.opted_out, self.sent)
+
+
+@dataclass(frozen=True)
+class PublicLinkCounts:
+    """Responses given without an invitation (through the wave's public link)."""
+
+    partial: int
+    complete: int
+
+    @property
+    def started(self) -> int:
+        return self.partial + self.complete
+
+    @property
+    def completion_rate(self) -> Rate:
+        return Rate(self.complete, self.started)
+
+
+def wave_funnel(wave: Wave) -> Funnel:
+    """The invitation funnel of a wave, from its invitations only (one query)."""
     # "opened" counts everyone who got as far as the survey, those who finished included.
-    invited = Invitation.objects.filter(wave=wave).aggregate(
-        invitations=Count("id"),
-        invited=Count("id", filter=~Q(status=STATUS.PENDING)),
+    counts = Invitation.objects.filter(wave=wave).aggregate(
+        invited=Count("id"),
+        sent=Count("id", filter=~Q(status=STATUS.PENDING)),
         opened=Count(
             "id", filter=Q(opened_at__isnull=False) | Q(status__in=[STATUS.OPENED, STATUS.PARTIAL, STATUS.COMPLETE])
         ),
@@ -165,15 +263,16 @@ def wave_counts(wave: Wave) -> dict[str, int]:
         bounced=Count("id", filter=Q(status=STATUS.BOUNCED)),
         opted_out=Count("id", filter=Q(status=STATUS.OPTED_OUT)),
     )
-    public = Response.objects.filter(wave=wave, invitation__isnull=True).aggregate(
-        public_partial=Count("id", filter=Q(status=Response.Status.PARTIAL)),
-        public_complete=Count("id", filter=Q(status=Response.Status.COMPLETE)),
+    return Funnel(**counts)
+
+
+def wave_public_counts(wave: Wave) -> PublicLinkCounts:
+    """The wave's responses without an invitation, by status (one query)."""
+    counts = Response.objects.filter(wave=wave, invitation__isnull=True).aggregate(
+        partial=Count("id", filter=Q(status=Response.Status.PARTIAL)),
+        complete=Count("id", filter=Q(status=Response.Status.COMPLETE)),
     )
-    counts = {**invited, **public}
-    counts["partial_total"] = counts["partial"] + counts["public_partial"]
-    counts["complete_total"] = counts["complete"] + counts["public_complete"]
-    counts["response_rate"] = round(100 * counts["complete"] / counts["invited"], 1) if counts["invited"] else 0.0
-    return counts
+    return PublicLinkCounts(**counts)
 
 
 @dataclass(frozen=True)
@@ -233,22 +332,27 @@ def panel_attribute_keys(panel: Panel | None) -> list[str]:
         return sorted(row[0] for row in cursor.fetchall())
 
 
-def wave_breakdown(wave: Wave, attribute: str) -> list[dict[str, Any]]:
-    """Invited, complete and the response rate per value of a panel attribute (e.g. country)."""
+def wave_breakdown(wave: Wave, attribute: str, *, language: str = "en") -> list[dict[str, Any]]:
+    """Sent and complete invitations per value of a panel attribute (e.g. country), with the rate.
+
+    Each row's `label` is the value, or the country's name in `language` when every value is a country code.
+    """
     if wave.panel_id is None:
         return []
-    rows = (
+    rows = list(
         Invitation.objects.filter(wave=wave, respondent__memberships__panel_id=wave.panel_id)
         .annotate(value=KeyTextTransform(attribute, "respondent__memberships__attributes"))
         .values("value")
         .annotate(
-            invited=Count("id", filter=~Q(status=STATUS.PENDING)),
+            sent=Count("id", filter=~Q(status=STATUS.PENDING)),
             complete=Count("id", filter=Q(status=STATUS.COMPLETE)),
         )
-        .order_by("-invited", "value")
+        .order_by("-sent", "value")
     )
+    names = name_countries((row["value"] for row in rows), language) or {}
     return [
-        {**row, "rate": round(100 * row["complete"] / row["invited"], 1) if row["invited"] else 0.0} for row in rows
+        {**row, "label": names.get(row["value"], row["value"]), "rate": Rate(row["complete"], row["sent"])}
+        for row in rows
     ]
 
 
@@ -300,89 +404,39 @@ def wave_version_numbers(wave: Wave) -> list[int]:
 # --------------------------------------------------------------------------- question summaries
 
 
-@dataclass
-class QuestionSummary:
-    name: str
-    label: str
-    type: str
-    answered: int = 0
-    choices: list[dict[str, Any]] = field(default_factory=list)
-    stats: dict[str, float] | None = None
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    try:
-        return float(str(value))
-    except ValueError:
-        return None
-
-
-def _selected(value: Any) -> list[str]:
-    if isinstance(value, list):
-        return [str(v) for v in value]
-    return str(value).split()
-
-
-MANY_CHOICES = 20  # longer lists (countries) show only the choices that were given
-
-
-def summarise_answers(fields: list[MergedField], answers: Iterable[dict[str, Any]]) -> list[QuestionSummary]:
-    """Per-question counts and shares of choices, or n/mean/median/min/max of numbers."""
-    counters = {f.name: Counter() for f in fields if f.has_choices}
-    numbers: dict[str, list[float]] = {f.name: [] for f in fields if f.is_numeric}
-    answered: Counter = Counter()
-    for document in answers:
-        for item in fields:
-            value = document.get(item.name)
-            if value is None or value == "" or value == []:
-                continue
-            answered[item.name] += 1
-            if item.name in counters:
-                counters[item.name].update(_selected(value) if item.type in {"select_multiple", "rank"} else [value])
-            elif item.name in numbers and (number := _number(value)) is not None:
-                numbers[item.name].append(number)
-    summaries = []
-    for item in fields:
-        summary = QuestionSummary(item.name, item.label, item.type, answered[item.name])
-        if item.name in counters:
-            summary.choices = _choice_rows(item, counters[item.name], summary.answered)
-        elif item.name in numbers and numbers[item.name]:
-            values = numbers[item.name]
-            summary.stats = {
-                "n": len(values),
-                "mean": round(statistics.fmean(values), 2),
-                "median": statistics.median(values),
-                "min": min(values),
-                "max": max(values),
-            }
-        summaries.append(summary)
-    return summaries
-
-
-def _choice_rows(item: MergedField, counts: Counter, answered: int) -> list[dict[str, Any]]:
-    labels = dict(item.choices)
-    names = [name for name, _ in item.choices] + sorted(set(counts) - set(labels))
-    if len(names) > MANY_CHOICES:
-        names = [name for name, _ in counts.most_common()]
-    return [
-        {
-            "name": name,
-            "label": labels.get(name, name),
-            "count": counts.get(name, 0),
-            "share": round(100 * counts.get(name, 0) / answered, 1) if answered else 0.0,
-        }
-        for name in names
-    ]
+def _wave_answered(wave: Wave, status: str) -> QuerySet[Response]:
+    responses = Response.objects.filter(wave=wave)
+    return responses.filter(status=status) if status else responses
 
 
 def wave_question_summaries(wave: Wave, *, language: str, status: str = "") -> list[QuestionSummary]:
-    """Summaries over the wave's responses, read in one streamed query of their answers."""
-    responses = Response.objects.filter(wave=wave)
-    if status:
-        responses = responses.filter(status=status)
-    answers = responses.order_by().values_list("answers", flat=True).iterator(chunk_size=2000)
-    return summarise_answers(wave_fields(wave, language), answers)
+    """Summaries over the wave's responses (one streamed query of their answers), with the latest
+    answers of each free-text question (one small query each, newest first)."""
+    answers = _wave_answered(wave, status).order_by().values_list("answers", flat=True).iterator(chunk_size=2000)
+    summaries = summarise_answers(wave_fields(wave, language), answers)
+    for summary in summaries:
+        if summary.type in TEXT_TYPES and summary.answered:
+            latest = wave_text_answers(wave, summary.name, status=status).values_list("text", flat=True)
+            summary.texts = list(latest[:LATEST_TEXTS])
+    return summaries
+
+
+def wave_text_field(wave: Wave, name: str, language: str) -> MergedField:
+    """A free-text question of the wave's versions (others: 404)."""
+    item = next((f for f in wave_fields(wave, language) if f.name == name and f.is_text), None)
+    if item is None:
+        raise Http404("No such text question.")
+    return item
+
+
+def wave_text_answers(wave: Wave, name: str, *, status: str = "") -> QuerySet[Response]:
+    """The wave's responses that answered the text question `name`, newest first, with the answer as `text`."""
+    # Only the one value is read (not whole answer documents), compared as text.
+    return (
+        _wave_answered(wave, status)
+        .annotate(text=Cast(KeyTextTransform(name, "answers"), TextField()))
+        .exclude(text__isnull=True)
+        .exclude(text="")
+        .only("id", "instance_id", "status", "created_at", "submitted_at", "language")
+        .order_by("-id")
+    )

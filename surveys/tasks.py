@@ -10,15 +10,28 @@ from dataclasses import asdict
 from datetime import datetime
 
 from celery import shared_task
+from django.db import OperationalError
 
 from .models import Wave, WebhookDelivery, WebhookEndpoint
-from .services import invitations, webhooks
+from .services import invitations, waves, webhooks
 
 
 @shared_task(name="surveys.wave_invite")
 def wave_invite(wave_id: int) -> dict:
     wave = Wave.objects.filter(pk=wave_id).first()
     return asdict(invitations.wave_invite(wave=wave)) if wave else {}
+
+
+# A "send invitations" run is mail work: settings route "surveys.invitation_send_*" to the bulk queue
+# and sweep its jobs with the beat ("surveys.invitation_send_sweep").
+@shared_task(name="surveys.invitation_send_run", autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def invitation_send_run(job_id: int) -> bool:
+    return waves.invitation_send_run(job_id)
+
+
+@shared_task(name="surveys.invitation_send_sweep")
+def invitation_send_sweep() -> list[int]:
+    return waves.invitation_send_sweep()
 
 
 @shared_task(name="surveys.emails_send_due")

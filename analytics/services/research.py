@@ -210,7 +210,7 @@ def export_spec(
         chosen.insert(0, wave_variable(waves, language))
     return ExportSpec(
         waves=waves, variables=chosen, formats=list(formats), language=language, k=k, l_div=l_div, licence=licence,
-        title=f"{survey.title}: {', '.join(w.name for w in waves)}", reference=reference,
+        title=f"{survey.title_in(language)}: {', '.join(w.name_in(language) for w in waves)}", reference=reference,
     )  # fmt: skip
 
 
@@ -226,7 +226,7 @@ def wave_variable(waves: list[Wave], language: str) -> VariableInfo:
     """The wave as a quasi-identifier of a several-wave file (never generalised: a group holds one wave's people)."""
     with translation.override(language):
         label = _("Wave")
-    return VariableInfo("wave", "select_one", str(label), [(w.slug, w.name) for w in waves],
+    return VariableInfo("wave", "select_one", str(label), [(w.slug, w.name_in(language)) for w in waves],
                         role=VariableRole.Role.QUASI, hierarchy="fixed")  # fmt: skip
 
 

@@ -951,7 +951,7 @@ def _study(spec: ExportSpec, report: dict[str, Any]) -> dict[str, Any]:
     return {
         "title": spec.title,
         "reference": spec.reference,
-        "waves": [{"slug": w.slug, "name": w.name} for w in spec.waves],
+        "waves": [{"slug": w.slug, "name": w.name_in(spec.language)} for w in spec.waves],
         "language": spec.language,
         "licence": spec.licence,
         "k": spec.k,

@@ -8,4 +8,5 @@ and administrators post requests, only administrators run matching and read metr
 
 from .matching import *  # noqa: F403
 from .obligations import *  # noqa: F403
+from .offers import *  # noqa: F403
 from .registry import *  # noqa: F403

@@ -190,7 +190,8 @@ class RequestOfferProposalsApi(RegistryApi):
     def post(self, request: Request, pk: int) -> APIResponse:
         """Send every proposal of the request to its expert (each with a deadline to answer)."""
         expertise_request = selectors.request_get_for(request.user, pk)
-        return APIResponse({"offered": lifecycle.request_offer_proposals(request=expertise_request)})
+        sent = lifecycle.request_offer_proposals(request=expertise_request, user=request.user)
+        return APIResponse({"offered": sent})
 
 
 # --------------------------------------------------------------------------- matches, for institutions
@@ -205,7 +206,7 @@ class MatchOfferApi(RegistryApi):
     def post(self, request: Request, pk: int) -> APIResponse:
         match = _match_for_staff(request, pk)
         try:
-            match = lifecycle.match_offer(match=match)
+            match = lifecycle.match_offer(match=match, user=request.user)
         except lifecycle.TransitionRefused as exc:
             raise _refused(exc) from None
         return APIResponse(MatchStatusOutput(match).data)

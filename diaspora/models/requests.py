@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .registry import Mode
 
@@ -128,7 +129,8 @@ class MatchRun(models.Model):
     class Status(models.TextChoices):
         CREATED = "created", _("Created")
         RUNNING = "running", _("Running")
-        COMPLETE = "complete", _("Complete")
+        # A run (запуск, masculine in Russian), beside Создан: not the feminine Завершена of other statuses.
+        COMPLETE = "complete", pgettext_lazy("matching run status", "Complete")
         ERROR = "error", _("Error")
 
     kind = models.CharField(max_length=8, choices=Kind.choices)

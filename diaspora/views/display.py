@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from surveys.countries import country_choices
 
@@ -29,6 +30,16 @@ def country_name(code: str, lang: str) -> str:
     return (names.get(lang) or names.get("en")) if names else code
 
 
+def _unit_label(offer: dict[str, Any]) -> str:
+    """The unit after the capacity ("5 engagements per quarter"), agreeing with that number."""
+    count = offer.get("capacity") if isinstance(offer.get("capacity"), int) else 0
+    if offer["unit"] == Offer.Unit.HOURS:
+        return ngettext("hour per quarter", "hours per quarter", count)
+    if offer["unit"] == Offer.Unit.ENGAGEMENTS:
+        return ngettext("engagement per quarter", "engagements per quarter", count)
+    return offer["unit"]
+
+
 def offer_view(offer: dict[str, Any]) -> dict[str, Any]:
     where = [str(_("remotely"))] if offer["remote"] else []
     if offer["onsite"]:
@@ -36,7 +47,7 @@ def offer_view(offer: dict[str, Any]) -> dict[str, Any]:
     return {
         **offer,
         "label": Mode(offer["mode"]).label if offer["mode"] in Mode.values else offer["mode"],
-        "unit_label": Offer.Unit(offer["unit"]).label if offer["unit"] in Offer.Unit.values else offer["unit"],
+        "unit_label": _unit_label(offer),
         "where": ", ".join(where),
     }
 

@@ -38,17 +38,26 @@ from .display import match_view
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """Where the brand link and a fresh sign-in lead: the page this visitor most likely wants."""
+    """A respondent's home: their surveys, their registry profile, messages and obligation.
+
+    Visitors are sent to the site's front page; staff work from their requests.
+    """
     user = request.user
     if not user.is_authenticated:
-        return redirect("diaspora-join")
-    if works_with_requests(user):  # administrators see their waves and requests there
+        return redirect("home")
+    if works_with_requests(user):  # administrators and institution staff work from the requests
         return redirect("diaspora-requests")
-    if selectors.person_of(user) is not None:
-        return redirect("diaspora-me")
-    if participations_own(user).exists():
-        return redirect("diaspora-my-obligations")
-    return redirect("diaspora-join")
+    from django.utils.translation import get_language
+
+    from surveys.selectors import surveys_of_respondent
+
+    person = selectors.person_of(user)
+    context = {
+        "my_surveys": surveys_of_respondent(user, language=(get_language() or "kk")[:2]),
+        "person": person,
+        "participations": list(participations_own(user).select_related("programme")[:5]),
+    }
+    return page(request, "diaspora/home.html", context, current="home")
 
 
 # --------------------------------------------------------------------------- joining
@@ -185,6 +194,28 @@ def _me_page(request: HttpRequest, person: Person, form: ProfileForm) -> HttpRes
         "statuses": Person.Status,
     }
     return page(request, "diaspora/registry/me.html", context, current="me", status=400 if errors else 200)
+
+
+@login_required
+def me_as_institution(request: HttpRequest) -> HttpResponse:
+    """One's own profile as a home institution sees it, decided by the same selectors as the
+    institution's own pages (see selectors_offers.person_as_institution_sees)."""
+    from ..forms import GROUP_LABELS, GROUPS
+    from ..selectors_offers import person_as_institution_sees
+    from .display import card_view
+
+    person = _my_person(request)
+    if person is None:
+        return redirect("diaspora-join")
+    seen = person_as_institution_sees(person)
+    context = {
+        "person": person,
+        "seen": seen,
+        "card": card_view(seen.card, language()) if seen.card is not None else None,
+        "hidden": [GROUP_LABELS[g] for g in GROUPS if g not in seen.groups and g != "contact"],
+        "can_write": bool(seen.card and seen.card.get("can_message")),
+    }
+    return page(request, "diaspora/registry/preview.html", context, current="me")
 
 
 def _consent_rows(person: Person) -> list[dict[str, Any]]:

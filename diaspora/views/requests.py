@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import get_language_info, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -20,16 +22,18 @@ from surveys.selectors_admin import waves_overview
 
 from .. import selectors
 from ..explanations import filter_trail
-from ..forms import FeedbackForm, RequestForm, language, request_initial
+from ..forms import AccessibleForm, FeedbackForm, RequestForm, language, request_initial
 from ..models import ExpertiseRequest, Match, Person
 from ..selectors import viewer_is_admin
 from ..selectors_matching import request_row
 from ..selectors_obligations import participations_administered
+from ..selectors_offers import threads_for_request
 from ..services import lifecycle, matching
+from ..services.messages import OFFER_NOTE_MAX, MessageRefused, offer_note_clean
 from ..services.obligation_indicators import programme_summaries
 from ..services.registry import RegistryInvalid
 from ..services.requests import request_close, request_create, request_update
-from .common import PAGE_SIZE, forbidden, page, staff_only
+from .common import PAGE_SIZE, forbidden, page, sender_label, staff_only
 from .display import card_view, match_view
 
 
@@ -115,11 +119,16 @@ def _shows_location(user, person: Person) -> bool:
 def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
     expertise_request = selectors.request_get_for(request.user, request_id)
     lang = language()
+    threads = threads_for_request(expertise_request)
     proposals = []
     for match in selectors.matches_for_request(request.user, expertise_request):
         view = match_view(match, lang, show_location=_shows_location(request.user, match.person))
         view["person"] = match.person
         view["complete"] = FeedbackForm(prefix=f"m{match.pk}")
+        # The conversation with the expert about this offer, whichever staff member it went to.
+        view["thread"] = [(m, sender_label(m.sender)) for m in threads.get(match.pk, [])]
+        # Open when the expert wrote last: a question is waiting for the institution.
+        view["thread_open"] = bool(view["thread"]) and view["thread"][-1][0].sender_id == match.person.user_id
         proposals.append(view)
     context = {
         "expertise_request": expertise_request,
@@ -173,6 +182,7 @@ def request_top(request: HttpRequest, request_id: int) -> HttpResponse:
         view = match_view(match, lang, show_location=_shows_location(request.user, person))
         view["card"] = card_view(selectors.person_card(request.user, person), lang)
         view["rank"] = len(experts) + 1
+        view["note"] = OfferForm(prefix=f"p{person.pk}")
         experts.append(view)
     context = {
         "expertise_request": expertise_request,
@@ -190,9 +200,103 @@ def request_top(request: HttpRequest, request_id: int) -> HttpResponse:
 @require_POST
 def request_offer(request: HttpRequest, request_id: int) -> HttpResponse:
     expertise_request = selectors.request_get_for(request.user, request_id)
-    sent = lifecycle.request_offer_proposals(request=expertise_request)
+    sent = lifecycle.request_offer_proposals(request=expertise_request, user=request.user)
     messages.success(request, _("%(count)s proposals were sent to the experts.") % {"count": sent})
     return redirect("diaspora-request", request_id=expertise_request.pk)
+
+
+# --------------------------------------------------------------------------- offering one expert
+
+
+class OfferForm(AccessibleForm):
+    """The institution's personal note: plain text, checked by the offer service's own rule."""
+
+    note = forms.CharField(
+        label=gettext_lazy("A personal note (optional)"),
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 4, "class": "offer-note"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["note"].help_text = _(
+            "Plain text, at most %(limit)s characters. It is added to the message exactly as you write it."
+        ) % {"limit": OFFER_NOTE_MAX}
+
+    def clean_note(self) -> str:
+        try:
+            return offer_note_clean(self.cleaned_data["note"])
+        except MessageRefused as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+@staff_only
+@require_http_methods(["GET", "POST"])
+def request_offer_expert(request: HttpRequest, request_id: int, person_id: int) -> HttpResponse:
+    """Offer the request to one expert now: their card, a note, the message exactly as it will be
+    sent (in the expert's language); "Send the offer" makes it, "Update the preview" shows it again."""
+    expertise_request = selectors.request_get_for(request.user, request_id)
+    person = (
+        selectors.people_listed_for(request.user).filter(pk=person_id).prefetch_related("offers", "programmes").first()
+    )
+    if person is None:  # paused, hidden or withdrawn since the list was shown (or never listed for this viewer)
+        messages.error(request, str(lifecycle.NOT_RECEIVING))
+        return redirect("diaspora-request-top", request_id=expertise_request.pk)
+    asked = Match.objects.filter(request=expertise_request, person=person).first()
+    form = OfferForm(request.POST or None, prefix=f"p{person.pk}")
+    if asked is not None and asked.status != Match.Status.PROPOSED:
+        return _offer_page(request, expertise_request, person, form, draft=None, asked=asked)
+    if request.method == "POST" and "send" in request.POST and form.is_valid():
+        try:
+            made = lifecycle.request_offer_person(
+                request=expertise_request, person_id=person.pk, user=request.user, note=form.cleaned_data["note"]
+            )
+        except lifecycle.TransitionRefused as exc:
+            return _offer_refused(request, expertise_request, asked, exc)
+        if made.sent:
+            messages.success(request, _("The offer is sent to %(name)s, who is told by e-mail.") % _named(person))
+        else:
+            messages.info(request, _("%(name)s had already been offered this request; nothing was sent again.")
+                          % _named(person))  # fmt: skip
+        return redirect(reverse("diaspora-request", args=[expertise_request.pk]) + f"#match-{made.match.pk}")
+    note = form.cleaned_data["note"] if form.is_bound and form.is_valid() else ""
+    try:
+        draft = lifecycle.offer_preview(request=expertise_request, person_id=person.pk, user=request.user, note=note)
+    except lifecycle.TransitionRefused as exc:
+        return _offer_refused(request, expertise_request, asked, exc)
+    return _offer_page(request, expertise_request, person, form, draft=draft, asked=asked)
+
+
+def _named(person: Person) -> dict[str, str]:
+    return {"name": person.display_name}
+
+
+def _offer_refused(request: HttpRequest, expertise_request: ExpertiseRequest, asked, exc: Exception) -> HttpResponse:
+    """The candidate changed since the list was shown: say why, and go back to a fresh list."""
+    messages.error(request, str(exc))
+    if asked is not None or expertise_request.status != ExpertiseRequest.Status.OPEN:
+        return redirect("diaspora-request", request_id=expertise_request.pk)
+    return redirect("diaspora-request-top", request_id=expertise_request.pk)
+
+
+def _offer_page(request, expertise_request, person, form, *, draft, asked) -> HttpResponse:
+    lang = language()
+    card = card_view(selectors.person_card(request.user, person), lang)
+    shown = draft.match if draft is not None else asked
+    view = match_view(shown, lang, show_location=_shows_location(request.user, person))
+    errors = form.error_summary() if form.is_bound else []
+    context = {
+        "expertise_request": expertise_request,
+        "card": card,
+        "view": view,
+        "form": form,
+        "error_summary": errors,
+        "draft": draft,
+        "draft_language": get_language_info(draft.language)["name_translated"] if draft else "",
+        "asked": asked if asked is not None and asked.status != Match.Status.PROPOSED else None,
+    }
+    return page(request, "diaspora/requests/offer.html", context, current="requests", status=400 if errors else 200)
 
 
 @staff_only

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from difflib import SequenceMatcher
 
+from config.collation import sorted_choices
+
 LABEL_LANGUAGES = ("kk", "ru", "en")
 
 Labels = dict[str, str]  # {"en": ..., "ru": ..., "kk": ...}
@@ -25,19 +27,9 @@ def pick(entry: Mapping[str, str] | None, language: str, fallback: str) -> str:
     return entry.get(base_language(language)) or entry.get("en") or fallback
 
 
-# The Kazakh Cyrillic alphabet, which contains the Russian one in the same order. Plain sorted() puts
-# Ә, Ғ, Қ, Ң, Ө, Ұ, Ү, Һ, І after Я; this puts "Қаржы" between "Кәсіпкерлік" and "Логистика".
-_ORDER = {letter: i for i, letter in enumerate("аәбвгғдеёжзийкқлмнңоөпрстуұүфхһцчшщъыіьэюя")}
-
-
-def sort_key(label: str) -> list[int]:
-    """Kazakh/Russian alphabetical order; spaces and digits before letters; Latin after Cyrillic."""
-    return [_ORDER.get(ch, ord(ch) + (1000 if ch.isalpha() else -1000)) for ch in label.casefold()]
-
-
 def choices(table: Mapping[str, Mapping[str, str]], language: str, *, by_label: bool) -> list[tuple[str, str]]:
     pairs = [(code, pick(entry, language, code)) for code, entry in table.items()]
-    return sorted(pairs, key=lambda pair: sort_key(pair[1])) if by_label else pairs
+    return sorted_choices(pairs, base_language(language)) if by_label else pairs
 
 
 def name_index(table: Mapping[str, Mapping[str, str]]) -> dict[str, str]:

@@ -4,7 +4,8 @@ ISCED-F codes are strings with leading zeros: broad "05", narrow "053". The "x8"
 the official inter-disciplinary ones (detailed code "xx88"); the "not further defined" (x0) and
 "not elsewhere classified" (x9) residual codes are left out on purpose: a person picks a real field.
 Russian and Kazakh labels follow the wording of Kazakhstan's classifier of higher-education
-programmes, which is built on ISCED-F 2013.
+programmes, which is built on ISCED-F 2013. The shipped survey instruments use the same wording for
+the broad fields and the occupation groups (a survey answer prefills the registry profile).
 """
 
 from __future__ import annotations
@@ -17,21 +18,21 @@ ISCED_BROAD: dict[str, Labels] = {
         "Общие программы и квалификации",
         "Жалпы бағдарламалар мен біліктіліктер",
     ),
-    "01": labels("Education", "Образование", "Білім беру"),
+    "01": labels("Education", "Педагогические науки", "Педагогикалық ғылымдар"),
     "02": labels("Arts and humanities", "Искусство и гуманитарные науки", "Өнер және гуманитарлық ғылымдар"),
     "03": labels(
         "Social sciences, journalism and information",
         "Социальные науки, журналистика и информация",
         "Әлеуметтік ғылымдар, журналистика және ақпарат",
     ),
-    "04": labels("Business, administration and law", "Бизнес, администрирование и право", "Бизнес, басқару және құқық"),
+    "04": labels("Business, administration and law", "Бизнес, управление и право", "Бизнес, басқару және құқық"),
     "05": labels(
         "Natural sciences, mathematics and statistics",
         "Естественные науки, математика и статистика",
         "Жаратылыстану ғылымдары, математика және статистика",
     ),
     "06": labels(
-        "Information and Communication Technologies (ICTs)",
+        "Information and communication technologies (ICT)",
         "Информационно-коммуникационные технологии (ИКТ)",
         "Ақпараттық-коммуникациялық технологиялар (АКТ)",
     ),
@@ -183,7 +184,7 @@ ISCO_MAJOR_GROUPS: dict[str, Labels] = {
         "Операторы производственных установок и машин, сборщики",
         "Өндірістік қондырғылар мен машиналардың операторлары, құрастырушылар",
     ),
-    "9": labels("Elementary occupations", "Неквалифицированные работники", "Біліктілігі жоқ жұмыскерлер"),
+    "9": labels("Elementary occupations", "Неквалифицированные работники", "Біліктілікті қажет етпейтін кәсіптер"),
 }
 
 

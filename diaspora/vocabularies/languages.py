@@ -6,7 +6,9 @@ from collections.abc import Iterable
 
 from babel import Locale, UnknownLocaleError
 
-from ._labels import LABEL_LANGUAGES, base_language, describe_unknown, name_index, sort_key
+from config.collation import sorted_choices
+
+from ._labels import LABEL_LANGUAGES, base_language, describe_unknown, name_index
 
 # Kazakhstan's languages first, then the diaspora's countries of residence and the region's neighbours.
 LANGUAGES: tuple[str, ...] = (
@@ -21,21 +23,28 @@ _COUNTRY_CODE_MIXUPS = {
 }  # fmt: skip
 
 
+# Where CLDR's name is not the one used in Kazakhstan: Russian there says «кыргызский» (as in
+# «Кыргызстан»), and Kazakh names Hebrew «иврит» without «тілі».
+_NAME_OVERRIDES = {("ky", "ru"): "кыргызский", ("he", "kk"): "иврит"}
+
+
 def language_label(code: str, language: str) -> str:
-    """`code`'s name in `language` ("de", "kk" -> "неміс тілі"), else in English, else the code."""
+    """`code`'s name in `language` ("de", "kk" -> "Неміс тілі"), else in English, else the code.
+
+    Capitalised like every other label in a list (CLDR writes kk and ru language names in lower case)."""
     for display in (base_language(language), "en"):
         try:
-            name = Locale.parse(display).languages.get(code)
+            name = _NAME_OVERRIDES.get((code, display)) or Locale.parse(display).languages.get(code)
         except (ValueError, UnknownLocaleError):
             continue
         if name:
-            return name
+            return name[:1].upper() + name[1:]
     return code
 
 
 def language_choices(language: str) -> list[tuple[str, str]]:
     pairs = [(code, language_label(code, language)) for code in LANGUAGES]
-    return sorted(pairs, key=lambda pair: sort_key(pair[1]))
+    return sorted_choices(pairs, base_language(language))
 
 
 def _names() -> dict[str, str]:

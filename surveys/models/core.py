@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Now
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from ..instrument import Instrument, instrument_for
@@ -18,9 +19,21 @@ def content_digest(content: Any) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def _in_language(texts: dict[str, str] | None, language: str | None, fallback: str) -> str:
+    """The text in `language` (default: the active one), else `fallback`."""
+    code = (language or get_language() or "").replace("_", "-").split("-")[0]
+    return (texts or {}).get(code) or fallback
+
+
 class Survey(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
     title = models.CharField(max_length=200)
+    titles = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='The title per language, {"kk": "...", "ru": "...", "en": "..."}: the published '
+        "version's form_title::<language> settings, copied on publishing.",
+    )
     description = models.TextField(blank=True)
     programme = models.ForeignKey(
         "accounts.Programme",
@@ -45,6 +58,14 @@ class Survey(models.Model):
 
     def __str__(self) -> str:
         return self.title or self.slug
+
+    def title_in(self, language: str | None = None) -> str:
+        return _in_language(self.titles, language, self.title or self.slug)
+
+    @property
+    def local_title(self) -> str:
+        """The title in the active language (what pages, letters and exports show)."""
+        return self.title_in()
 
     def current_version(self) -> "SurveyVersion | None":
         return self.versions.filter(status=SurveyVersion.Status.PUBLISHED).order_by("-number").first()
@@ -111,6 +132,11 @@ class Wave(models.Model):
     version = models.ForeignKey(SurveyVersion, on_delete=models.PROTECT, related_name="waves")
     slug = models.SlugField(max_length=80, unique=True)
     name = models.CharField(max_length=200)
+    names = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='The name per language, {"kk": "...", "ru": "...", "en": "..."}; the name where one is missing.',
+    )
     opens_at = models.DateTimeField(default=timezone.now)
     closes_at = models.DateTimeField(null=True, blank=True)
     is_public = models.BooleanField(default=False, help_text="Anyone with the link may answer.")
@@ -144,6 +170,14 @@ class Wave(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def name_in(self, language: str | None = None) -> str:
+        return _in_language(self.names, language, self.name)
+
+    @property
+    def local_name(self) -> str:
+        """The name in the active language (what staff screens and exports show)."""
+        return self.name_in()
 
     def clean(self) -> None:
         if self.version_id and self.survey_id and self.version.survey_id != self.survey_id:

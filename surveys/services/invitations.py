@@ -41,7 +41,7 @@ from django.db import transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from ..emails import Letter, email_language, letter_render, optout_link, wave_letter
+from ..emails import Letter, email_language, letter_render, letter_survey_title, optout_link, wave_letter
 from ..models import Invitation, OutgoingEmail, PanelMember, Respondent, Wave
 from ..tokens import invitation_token, new_nonce, token_hash
 
@@ -204,7 +204,7 @@ def emails_send_due(*, now: datetime | None = None, batch_size: int | None = Non
     counts = SendCounts()
     size = batch_size or settings.INVITATION_SEND_BATCH
     due = OutgoingEmail.objects.filter(status=Status.PENDING, due_at__lte=now or timezone.now())
-    waves = list(Wave.objects.filter(pk__in=due.values("invitation__wave_id")).select_related("survey"))
+    waves = list(Wave.objects.filter(pk__in=due.values("invitation__wave_id")).select_related("survey", "version"))
     for wave in waves:
         while True:
             allowance = _rate_allowance(wave)
@@ -319,7 +319,7 @@ def _row_send(*, wave, row: OutgoingEmail, connection, letters: dict, counts: Se
         letter=letters[kind, language],
         language=language,
         name=getattr(row, "member_name", None) or "",
-        survey=wave.survey.title,
+        survey=letter_survey_title(wave.version, language),
         token=token,
         closes_at=wave.closes_at,
     )

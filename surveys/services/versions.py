@@ -158,8 +158,11 @@ def version_publish(*, version: SurveyVersion) -> list[str]:
         draft.status = SurveyVersion.Status.PUBLISHED
         draft.published_at = timezone.now()
         draft.save(update_fields=["status", "published_at", "content_hash"])
-        if draft.title and survey.title != draft.title:
-            survey.title = draft.title
-            survey.save(update_fields=["title"])
+        titles = draft.instrument.titles
+        if (draft.title and survey.title != draft.title) or (titles and survey.titles != titles):
+            # The titles per language travel with the survey, for lists, letters and exports.
+            survey.title = draft.title or survey.title
+            survey.titles = titles or survey.titles
+            survey.save(update_fields=["title", "titles"])
     version.status, version.published_at = draft.status, draft.published_at
     return notes

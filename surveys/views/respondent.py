@@ -6,10 +6,13 @@ from urllib.parse import urlencode
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from config.links import link
 
 from ..models import Response, Wave
 from ..pages import applicable_pages, build_sections, merge, page_answers, relevant_fields
@@ -63,13 +66,19 @@ def _base_context(request: HttpRequest, handle: Handle, language: str) -> dict:
     }
 
 
+# never_cache: the browser's back button asks the server again instead of showing a stale
+# page whose answers were already submitted.
+@never_cache
 @require_http_methods(["GET", "POST"])
 def page(request: HttpRequest, kind: str, token: str) -> HttpResponse:
     handle = _open(kind, token)
     language = _language(request, handle)
     with translation.override(language):
         if handle.response.status == Response.Status.COMPLETE:
-            return redirect(f"respondent-done-{kind}", token=token)
+            # Back on a submitted response (the back button, the link opened again): say so and
+            # lead to the thank-you page, rather than show a form that can no longer be sent.
+            context = {**_base_context(request, handle, language), "done_url": _done_url(handle)}
+            return render(request, "surveys/respondent/submitted.html", context)
         reason = flow.link_refusal(handle)
         if reason:
             context = {**_base_context(request, handle, language), "reason": reason}
@@ -142,17 +151,34 @@ def _render_page(
         "is_first": position == 0,
         "is_last": position == len(pages) - 1,
         "save_url": reverse(f"respondent-save-{handle.kind}", args=[handle.token]),
+        "done_url": _done_url(handle),
     }
     return render(request, "surveys/respondent/page.html", context, status=status)
 
 
-@require_POST
+def _done_url(handle: Handle) -> str:
+    return reverse(f"respondent-done-{handle.kind}", args=[handle.token])
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
 def save(request: HttpRequest, kind: str, token: str) -> JsonResponse:
-    """The page script's autosave and relevance check: saves valid answers, returns what to show."""
+    """The page script's autosave and relevance check: saves valid answers, returns what to show.
+
+    A refusal is a 409 whose reason the script tells apart from a lost connection: "submitted"
+    (with the thank-you page's address) or "closed" (with the wave's message). GET saves nothing:
+    it is how a page the browser restored from its cache asks whether it is still current.
+    """
     handle = _open(kind, token)
     language = _language(request, handle)
-    if handle.response.status == Response.Status.COMPLETE or flow.link_refusal(handle):
-        return JsonResponse({"saved": False, "reason": "closed"}, status=409)
+    if handle.response.status == Response.Status.COMPLETE:
+        return JsonResponse({"saved": False, "reason": "submitted", "done_url": _done_url(handle)}, status=409)
+    with translation.override(language):
+        refusal = flow.link_refusal(handle)
+    if refusal:
+        return JsonResponse({"saved": False, "reason": "closed", "message": refusal}, status=409)
+    if request.method == "GET":
+        return JsonResponse({"status": handle.response.status})
     instrument = handle.wave.version.instrument
     raw_page = request.POST.get("page", "")
     if not raw_page.isdecimal() or int(raw_page) >= len(instrument.pages):
@@ -160,8 +186,14 @@ def save(request: HttpRequest, kind: str, token: str) -> JsonResponse:
     with translation.override(language):
         posted = page_answers(instrument, int(raw_page), request.POST)
         result = flow.page_save(handle=handle, page=int(raw_page), posted=posted, language=language, action="stay")
+        if result.quota_full:
+            message = _(
+                "We already have all the answers we need from people in your situation, so your answers "
+                "will not be recorded this time. Thank you for your time."
+            )
+            return JsonResponse({"saved": False, "reason": "quota_full", "message": message}, status=409)
     if not result.saved:
-        return JsonResponse({"saved": False, "reason": result.refused or "quota_full"}, status=409)
+        return JsonResponse({"saved": False, "reason": "closed", "message": result.refused}, status=409)
     visible = relevant_fields(instrument, handle.response.answers, timezone.localdate())
     return JsonResponse({"saved": True, "errors": result.errors, "visible": sorted(visible)})
 
@@ -182,10 +214,8 @@ def done(request: HttpRequest, kind: str, token: str) -> HttpResponse:
 
 def _registry_url(kind: str, token: str) -> str:
     """The registry's sign-up, carrying the link so it can prefill the profile from this response."""
-    try:
-        return reverse("diaspora-join") + "?" + urlencode({"from": f"{kind}:{token}"})
-    except NoReverseMatch:
-        return ""
+    join = link("registry-join")
+    return join + "?" + urlencode({"from": f"{kind}:{token}"}) if join else ""
 
 
 @require_http_methods(["GET", "POST"])

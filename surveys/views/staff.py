@@ -1,4 +1,5 @@
-"""Staff screens for programme administrators: wave dashboards, responses, question summaries, exports.
+"""Staff screens for programme administrators: wave dashboards, responses, question summaries, exports,
+survey versions (the version preview is in ``views.preview``).
 
 Server-rendered, no external assets: charts are inline SVG whose geometry is computed
 here by pure functions. Every wave is looked up through ``selectors_admin`` (scoped to
@@ -14,10 +15,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
@@ -30,6 +32,7 @@ from .. import selectors_admin
 from ..models import ExportJob, Response
 from ..selectors_admin import RatePoint, ResponseFilters
 from ..services.exports import export_request
+from ..summaries import response_sections
 
 LANGUAGES = [("kk", "Қазақша"), ("ru", "Русский"), ("en", "English")]
 PAGE_SIZE = 50
@@ -114,6 +117,18 @@ def _label_language(request: HttpRequest) -> str:
     return wanted if wanted in dict(LANGUAGES) else "en"
 
 
+def _page_language() -> str:
+    """The language the page is shown in (labels, country names)."""
+    language = translation.get_language() or "en"
+    return language if language in dict(LANGUAGES) else "en"
+
+
+def _status_filter(request: HttpRequest) -> str:
+    """The status of responses summarised: complete by default, "" (any) when asked for "all"."""
+    status = request.GET.get("status", Response.Status.COMPLETE)
+    return status if status in Response.Status.values else ""
+
+
 # --------------------------------------------------------------------------- views
 
 
@@ -130,16 +145,18 @@ def wave_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     attribute = request.GET.get("attribute") or ("country" if "country" in attributes else "")
     if attribute not in attributes:
         attribute = ""
+    language = _page_language()
     context = {
         "wave": wave,
         "tab": "dashboard",
-        "counts": selectors_admin.wave_counts(wave),
+        "funnel": selectors_admin.wave_funnel(wave),
+        "public": selectors_admin.wave_public_counts(wave),
         "chart": line_chart(selectors_admin.wave_rate_series(wave)),
         "attributes": attributes,
         "attribute": attribute,
-        "breakdown": selectors_admin.wave_breakdown(wave, attribute) if attribute else [],
+        "breakdown": selectors_admin.wave_breakdown(wave, attribute, language=language) if attribute else [],
         "export_form": ExportForm(initial={"format": "xlsx", "language": _label_language(request)}),
-        "exports": selectors_admin.exports_visible_to(request.user).filter(wave=wave)[:5],
+        "exports": selectors_admin.wave_exports(request.user, wave),
     }
     return render(request, "surveys/staff/dashboard.html", context)
 
@@ -155,17 +172,39 @@ def wave_responses(request: HttpRequest, slug: str) -> HttpResponse:
     responses = selectors_admin.wave_responses(wave, form.filters() if form.is_bound else ResponseFilters())
     page = Paginator(responses, PAGE_SIZE).get_page(request.GET.get("page"))
     query = urlencode([(k, v) for k, v in request.GET.items() if k != "page"])
-    context = {"wave": wave, "tab": "responses", "form": form, "page": page, "query": query}
+    back = request.GET.urlencode()  # the response page links back to this very table
+    context = {"wave": wave, "tab": "responses", "form": form, "page": page, "query": query, "back": back}
     return render(request, "surveys/staff/responses.html", context)
+
+
+@staff_required
+def wave_response(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    response = selectors_admin.response_get_for_admin(request.user, slug, pk)
+    language = _page_language()
+    context = {
+        "wave": response.wave,
+        "tab": "responses",
+        "response": response,
+        "invitation": getattr(response, "invitation", None),
+        "language_name": dict(LANGUAGES).get(response.language, response.language),
+        "sections": response_sections(response.version.instrument, response.answers or {}, language),
+        "back_url": _back_to_table(request, response.wave.slug),
+    }
+    return render(request, "surveys/staff/response.html", context)
+
+
+def _back_to_table(request: HttpRequest, slug: str) -> str:
+    """The responses table, with the filters and page the user came from."""
+    url = reverse("staff:wave-responses", args=[slug])
+    back = QueryDict(request.GET.get("back", "")).urlencode()  # re-encoded: only a query string comes through
+    return f"{url}?{back}" if back else url
 
 
 @staff_required
 def wave_questions(request: HttpRequest, slug: str) -> HttpResponse:
     wave = selectors_admin.wave_get_for_admin(request.user, slug)
     language = _label_language(request)
-    status = request.GET.get("status", Response.Status.COMPLETE)
-    if status not in Response.Status.values:
-        status = ""
+    status = _status_filter(request)
     summaries = selectors_admin.wave_question_summaries(wave, language=language, status=status)
     context = {
         "wave": wave,
@@ -180,11 +219,34 @@ def wave_questions(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @staff_required
+def wave_text_answers(request: HttpRequest, slug: str, name: str) -> HttpResponse:
+    wave = selectors_admin.wave_get_for_admin(request.user, slug)
+    language = _label_language(request)
+    status = _status_filter(request)
+    question = selectors_admin.wave_text_field(wave, name, language)
+    answers = selectors_admin.wave_text_answers(wave, name, status=status)
+    page = Paginator(answers, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = urlencode([(k, v) for k, v in request.GET.items() if k != "page"])
+    context = {
+        "wave": wave,
+        "tab": "questions",
+        "question": question,
+        "page": page,
+        "query": query,
+        "status": status,
+        "status_label": dict(Response.Status.choices).get(status, _("All")),
+        "language": language,
+    }
+    return render(request, "surveys/staff/text_answers.html", context)
+
+
+@staff_required
 @require_http_methods(["POST"])
 def wave_export(request: HttpRequest, slug: str) -> HttpResponse:
     wave = selectors_admin.wave_get_for_admin(request.user, slug)
     form = ExportForm(request.POST)
     if not form.is_valid():
+        messages.error(request, _("Choose a format and a language for the export."))
         return redirect("staff:wave-dashboard", slug=wave.slug)
     job, _created = export_request(wave=wave, user=request.user, **form.cleaned_data)
     return redirect("staff:export", pk=job.pk)
@@ -193,11 +255,33 @@ def wave_export(request: HttpRequest, slug: str) -> HttpResponse:
 @staff_required
 def export_status(request: HttpRequest, pk: int) -> HttpResponse:
     job = selectors_admin.export_get(request.user, pk)
+    state = selectors_admin.wave_source_state(job.wave)
     context = {
         "job": job,
         "wave": job.wave,
+        "out_of_date": selectors_admin.export_out_of_date(job, state),
+        "last_change": state.last_change,
         "status_url": reverse("export-detail", args=[job.pk]),
         "download_url": reverse("export-download", args=[job.pk]),
         "done": job.status in (ExportJob.Status.COMPLETE, ExportJob.Status.ERROR),
     }
     return render(request, "surveys/staff/export.html", context)
+
+
+# --------------------------------------------------------------------------- surveys and versions
+
+
+@staff_required
+def survey_versions(request: HttpRequest, slug: str) -> HttpResponse:
+    survey = selectors_admin.survey_get_for_admin(request.user, slug)
+    versions = selectors_admin.survey_versions(survey)
+    names = dict(LANGUAGES)
+    rows = [{"version": v, "languages": [(code, names.get(code, code)) for code in v.languages]} for v in versions]
+    context = {
+        "wave": None,  # not a wave's page: no wave tabs
+        "tab": "",
+        "survey": survey,
+        "rows": rows,
+        "waves": selectors_admin.waves_visible_to(request.user).filter(survey=survey),
+    }
+    return render(request, "surveys/staff/versions.html", context)

@@ -166,9 +166,13 @@ def test_a_dropped_connection_keeps_the_page_and_says_its_answers_are_not_saved(
     context.set_offline(True)
     page.fill("[name='city_residence']", "Munich")
     page.click("button.primary")
-    banner = page.locator("#connection")
+    # Said next to the button that failed, where a phone user is looking.
+    banner = page.locator("#actions-status")
     banner.wait_for(state="visible")
     assert "not saved yet" in banner.inner_text()
+    assert banner.evaluate(
+        "e => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }"
+    )
     assert page.locator("[name='city_residence']").input_value() == "Munich"
     screenshot_page(page, screenshot, "respondent-offline")
     context.set_offline(False)

@@ -24,8 +24,10 @@ def test_a_programme_administrator_sees_the_counts_and_the_chart(page, live_serv
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
     page.wait_for_selector("#counts")
-    assert page.inner_text("[data-count=invited]") == "5"
-    assert page.inner_text("[data-count=complete]") == "2"
+    assert page.inner_text("[data-count=invited]") == "6"  # every invitation; 5 of them sent
+    assert page.inner_text("[data-count=sent]") == "5"
+    assert page.inner_text("[data-count=complete]") == "1"  # invitations only: the public link is apart
+    assert page.inner_text("[data-count=public_complete]") == "1"
     assert page.locator("#rate-chart polyline").count() == 1
     assert page.locator("#breakdown tbody tr").count() == 3
     screenshot("staff-wave-dashboard")

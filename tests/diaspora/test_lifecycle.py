@@ -47,7 +47,7 @@ def test_accepting_beyond_capacity_is_refused_with_the_reason():
     first = _offered(person, expertise_request(staff, inst))
     second = _offered(person, expertise_request(staff, inst, title="Second"))
     lifecycle.match_accept(match=first, user=person.user)
-    with pytest.raises(TransitionRefused, match="capacity"):
+    with pytest.raises(TransitionRefused, match="limit for this quarter is used up"):
         lifecycle.match_accept(match=second, user=person.user)
     second.refresh_from_db()
     assert second.status == Match.Status.OFFERED

@@ -26,7 +26,7 @@ def test_the_nightly_run_proposes_the_best_expert_with_an_explanation():
     why = explain(match, language="en", show_location=True)
     assert any("Hydrology" in part and "GIS" in part for part in why), why
     assert any("Kazakh" in part for part in why), why
-    assert any("co-supervision" in part and "1 engagements left" in part for part in why), why
+    assert any("co-supervision" in part and "1 engagement left" in part for part in why), why
 
 
 def test_a_nightly_run_is_done_once_per_day():

@@ -329,7 +329,7 @@ def test_an_accept_over_capacity_is_refused_with_a_clear_message(client, experti
     )  # fmt: skip
     signed_in(client, someone.user)
     response = client.post(f"/registry/me/engagements/{offered.pk}/accept/", follow=True)
-    assert "Your capacity for this quarter is used up" in response.content.decode()
+    assert "Your limit for this quarter is used up: 1 of 1 engagement taken" in response.content.decode()
     offered.refresh_from_db()
     assert offered.status == Match.Status.OFFERED
 
@@ -556,14 +556,16 @@ def test_pages_are_translated_and_carry_the_language(client, respondent):
     assert '<html lang="ru">' in html
 
 
-def test_the_login_page_signs_in_and_leads_to_the_registry(client):
+def test_the_login_page_signs_in_and_leads_to_the_members_home_with_their_profile(client):
     someone = person("Aigerim Visible")
     someone.user.set_password(PASSWORD)
     someone.user.save()
     assert client.get("/accounts/login/").status_code == 200
     response = client.post("/accounts/login/", {"username": someone.user.username, "password": PASSWORD})
     assert response.status_code == 302
-    assert client.get(response.url, follow=True).redirect_chain[-1][0] == "/registry/me/"
+    home = client.get(response.url, follow=True)
+    assert home.redirect_chain[-1][0] == "/registry/"
+    assert 'href="/registry/me/"' in home.content.decode() and "Aigerim Visible" in home.content.decode()
 
 
 def test_visibility_defaults_are_preselected(client):

@@ -117,8 +117,8 @@ def test_skill_choices_in_english_are_alphabetical():
 
 
 def test_language_labels_come_from_babel():
-    assert v.language_label("de", "kk") == "неміс тілі"
-    assert v.language_label("kk", "ru") == "казахский"
+    assert v.language_label("de", "kk") == "Неміс тілі"  # capitalised like every other label
+    assert v.language_label("kk", "ru") == "Казахский"
     assert v.language_label("kk", "en") == "Kazakh"
 
 

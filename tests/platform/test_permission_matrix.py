@@ -131,6 +131,17 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("api/v1/registry/matches/<int:pk>/offer/", "POST"): Case(
         lambda w: f"/api/v1/registry/matches/{w.a.match.pk}/offer/", REQUEST_SIDE
     ),
+    # Offering one expert of the top 20 (the respondent was offered A's request already: answered again, not sent).
+    ("api/v1/registry/requests/<int:pk>/offers/", "POST"): Case(
+        lambda w: f"/api/v1/registry/requests/{w.a.request.pk}/offers/",
+        REQUEST_SIDE,
+        data=lambda w: {"person": w.a.match.person_id},
+    ),
+    ("api/v1/registry/requests/<int:pk>/offers/preview/", "POST"): Case(
+        lambda w: f"/api/v1/registry/requests/{w.a.request.pk}/offers/preview/",
+        REQUEST_SIDE,
+        data=lambda w: {"person": w.a.match.person_id, "note": "Hello"},
+    ),
     ("api/v1/registry/matches/<int:pk>/activate/", "POST"): Case(
         lambda w: f"/api/v1/registry/matches/{w.a.match.pk}/activate/", REQUEST_SIDE
     ),
@@ -139,6 +150,13 @@ MATRIX: dict[tuple[str, str], Case] = {
     ),
     ("api/v1/registry/runs/<int:pk>/", "GET"): Case(lambda w: f"/api/v1/registry/runs/{w.a.run.pk}/", OWNER),
     # --- registry pages
+    # An offer is answered by its expert only: GET asks to confirm, POST answers.
+    ("registry/me/offers/<int:match_id>/<str:action>/", "GET"): Case(
+        lambda w: f"/registry/me/offers/{w.a.match.pk}/decline/", RESPONDENT
+    ),
+    ("registry/me/offers/<int:match_id>/<str:action>/", "POST"): Case(
+        lambda w: f"/registry/me/offers/{w.a.match.pk}/decline/", RESPONDENT, data=lambda w: {}
+    ),
     ("registry/me/engagements/<int:match_id>/<str:action>/", "POST"): Case(
         lambda w: f"/registry/me/engagements/{w.a.match.pk}/decline/", RESPONDENT, data=lambda w: {}
     ),
@@ -158,6 +176,14 @@ MATRIX: dict[tuple[str, str], Case] = {
     ),
     ("registry/requests/<int:request_id>/offer/", "POST"): Case(
         lambda w: f"/registry/requests/{w.a.request.pk}/offer/", REQUEST_SIDE, data=lambda w: {}
+    ),
+    ("registry/requests/<int:request_id>/experts/<int:person_id>/offer/", "GET"): Case(
+        lambda w: f"/registry/requests/{w.a.request.pk}/experts/{w.a.match.person_id}/offer/", REQUEST_SIDE
+    ),
+    ("registry/requests/<int:request_id>/experts/<int:person_id>/offer/", "POST"): Case(
+        lambda w: f"/registry/requests/{w.a.request.pk}/experts/{w.a.match.person_id}/offer/",
+        REQUEST_SIDE,
+        data=lambda w: {"preview": "1"},
     ),
     ("registry/admin/runs/<int:run_id>/", "GET"): Case(lambda w: f"/registry/admin/runs/{w.a.run.pk}/", OWNER),
     # --- work obligations: the programme's administrators and the participant themselves
@@ -199,6 +225,48 @@ MATRIX: dict[tuple[str, str], Case] = {
         lambda w: f"/staff/waves/{w.a.wave.slug}/exports/", OWNER, data=lambda w: {"format": "csv", "language": "en"}
     ),
     ("staff/exports/<int:pk>/", "GET"): Case(lambda w: f"/staff/exports/{w.a.export.pk}/", OWNER),
+    # --- fieldwork: wave settings and letters, invitations, sending, held letters, the wave API
+    ("staff/waves/<slug:slug>/settings/", "GET"): Case(lambda w: f"/staff/waves/{w.a.wave.slug}/settings/", OWNER),
+    ("staff/waves/<slug:slug>/settings/", "POST"): Case(
+        lambda w: f"/staff/waves/{w.a.wave.slug}/settings/", OWNER, data=lambda w: {}
+    ),
+    ("staff/waves/<slug:slug>/invitations/", "GET"): Case(
+        lambda w: f"/staff/waves/{w.a.wave.slug}/invitations/", OWNER
+    ),
+    ("staff/waves/<slug:slug>/invitations/send/", "POST"): Case(
+        lambda w: f"/staff/waves/{w.a.wave.slug}/invitations/send/", OWNER, data=lambda w: {}
+    ),
+    ("staff/waves/<slug:slug>/letters/<int:pk>/resend/", "GET"): Case(
+        lambda w: f"/staff/waves/{w.a.wave.slug}/letters/{w.a.extra['email'].pk}/resend/", OWNER
+    ),
+    ("staff/waves/<slug:slug>/letters/<int:pk>/resend/", "POST"): Case(
+        lambda w: f"/staff/waves/{w.a.wave.slug}/letters/{w.a.extra['email'].pk}/resend/", OWNER, data=lambda w: {}
+    ),
+    ("api/v1/waves/<slug:slug>/", "GET"): Case(lambda w: f"/api/v1/waves/{w.a.wave.slug}/", OWNER),
+    ("api/v1/waves/<slug:slug>/", "PATCH"): Case(
+        lambda w: f"/api/v1/waves/{w.a.wave.slug}/", OWNER, data=lambda w: {"name": w.a.wave.name}
+    ),
+    ("api/v1/waves/<slug:slug>/invitations/send/", "POST"): Case(
+        lambda w: f"/api/v1/waves/{w.a.wave.slug}/invitations/send/", OWNER
+    ),
+    ("api/v1/invitation-sends/<int:pk>/", "GET"): Case(lambda w: f"/api/v1/invitation-sends/{_send_job(w).pk}/", OWNER),
+    ("staff/waves/<slug:slug>/responses/<int:pk>/", "GET"): Case(
+        lambda w: f"/staff/waves/{w.a.wave.slug}/responses/{w.response.pk}/", OWNER
+    ),
+    ("staff/waves/<slug:slug>/questions/<str:name>/answers/", "GET"): Case(
+        lambda w: f"/staff/waves/{w.a.wave.slug}/questions/city_residence/answers/", OWNER
+    ),
+    ("staff/surveys/<slug:slug>/", "GET"): Case(lambda w: f"/staff/surveys/{w.a.survey.slug}/", OWNER),
+    # Version 2 of A's survey is a draft: previewed by A's administrators only.
+    ("staff/surveys/<slug:slug>/versions/<int:number>/preview/", "GET"): Case(
+        lambda w: f"/staff/surveys/{w.a.survey.slug}/versions/2/preview/", OWNER
+    ),
+    ("staff/surveys/<slug:slug>/versions/<int:number>/preview/", "POST"): Case(
+        lambda w: f"/staff/surveys/{w.a.survey.slug}/versions/2/preview/", OWNER, data=lambda w: {"page": "0"}
+    ),
+    ("staff/surveys/<slug:slug>/versions/<int:number>/preview/check/", "POST"): Case(
+        lambda w: f"/staff/surveys/{w.a.survey.slug}/versions/2/preview/check/", OWNER, data=lambda w: {"page": "0"}
+    ),
     # --- analytics: administrators their programmes' waves, researchers every wave's published figures
     ("analytics/waves/<slug:slug>/", "GET"): Case(lambda w: f"/analytics/waves/{w.a.wave.slug}/", ANALYSTS_A),
     ("analytics/waves/<slug:slug>/recompute/", "POST"): Case(
@@ -344,6 +412,12 @@ def _official(kind: str):
     if not Observation.objects.exists():
         official_seed_load()
     return {"dataset": Dataset, "import": OfficialImport, "observation": Observation}[kind].objects.first()
+
+
+def _send_job(w: World):
+    from surveys.models import InvitationSendJob
+
+    return InvitationSendJob.objects.get_or_create(wave=w.a.wave, defaults={"status": "complete"})[0]
 
 
 def _token(w: World):

@@ -312,7 +312,7 @@ def test_the_sweeper_leaves_recent_claims_alone(wave):
 
 @pytest.mark.parametrize(
     ("language", "words"),
-    [("kk", "сауалнамасына қатысуға шақырамыз"), ("ru", "Приглашаем вас"), ("en", "We would like to invite you")],
+    [("kk", "зерттеуге қатысуға шақырамыз"), ("ru", "Приглашаем Вас"), ("en", "We would like to invite you")],
 )
 def test_the_letter_is_in_the_respondents_language_with_both_links(mailbox, version, language, words):
     wave = make_wave(version, make_panel(["a@example.kz"], language))
@@ -341,6 +341,29 @@ def test_a_waves_own_text_is_used_and_never_lacks_the_links(mailbox, version):
     assert message["Bcc"] is None
     assert body.startswith("Добрый день! {unknown}")
     assert "/i/" in body and "/o/" in body
+
+
+@pytest.mark.parametrize(
+    ("language", "title"),
+    [("kk", "«Түлектер сауалнамасы 2026»"), ("ru", "«Опрос выпускников 2026»"), ("en", '"Alumni 2026"')],
+)
+def test_the_letter_names_the_survey_in_the_letters_language(db, mailbox, language, title):
+    survey, choices = simple_form_rows()
+    titles = {"form_title": "Alumni 2026", "form_title::kk": "Түлектер сауалнамасы 2026",
+              "form_title::ru": "Опрос выпускников 2026"}  # fmt: skip
+    result = survey_import_xlsform(
+        data=xlsform(survey, choices, {"form_id": "alumni-2026", **titles}), filename="alumni.xlsx", publish=True
+    )
+    wave = make_wave(result.version, make_panel(["a@example.kz"], language))
+    wave_invite(wave=wave)
+    emails_send_due()
+
+    [message] = mailbox.messages
+    body = message.get_content()
+    assert title in message["Subject"] and title in body
+    assert ("Alumni 2026" in body + message["Subject"]) is (language == "en")
+    # The title already says "survey": the letter does not say it again around the title.
+    assert "сауалнамасы» сауалнама" not in body and "» сауалнамасына" not in body and "в опросе «" not in body
 
 
 # --------------------------------------------------------------------------- opt-out page

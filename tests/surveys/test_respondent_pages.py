@@ -161,7 +161,8 @@ def test_submitting_completes_the_response_and_the_invitation(client, wave, grad
     assert invitation.response.status == Response.Status.COMPLETE
     assert invitation.response.answers["barrier_salary"] == "5"
     assert OutgoingEmail.objects.get().status == OutgoingEmail.Status.CANCELLED
-    assert client.get(url).status_code == 302  # the link now leads to the thank-you page
+    again = client.get(url).content.decode()  # the link now says so and leads to the thank-you page
+    assert 'id="already-submitted"' in again and f'href="{done["Location"]}"' in again
 
 
 def test_a_public_link_starts_a_response_with_a_resume_link(client, graduate_version):
@@ -216,3 +217,96 @@ def test_a_new_wave_carries_selected_answers_forward(client, wave, graduate_vers
     client.get(next_url)
     html = client.get(next_url, {"page": 1, "lang": "en"}).content.decode()
     assert 'value="DEU" selected' in html and "Filled in from your previous answer" in html
+
+
+# --------------------------------------------------------------------------- back button, language switch
+
+
+def test_going_back_to_a_submitted_response_says_it_was_submitted_and_links_to_the_thank_you_page(
+    client, wave, graduate_version
+):
+    _, url = invite(wave, language="ru")
+    done = answer_everything(client, url, graduate_version.instrument, SAMPLE_GRADUATE_ANSWERS, lang="ru")
+    back = client.get(url, {"page": 9, "lang": "ru"})  # what the back button asks for
+    html = back.content.decode()
+    assert back.status_code == 200 and "no-store" in back["Cache-Control"]
+    assert "Вы уже отправили свои ответы" in html and f'href="{done["Location"]}"' in html
+    assert 'id="page-form"' not in html
+
+
+def test_the_page_forbids_the_browser_to_keep_a_stale_copy(client, wave):
+    _, url = invite(wave)
+    assert "no-store" in client.get(url)["Cache-Control"]
+
+
+def test_a_save_after_submitting_is_refused_as_submitted_not_as_a_lost_connection(client, wave, graduate_version):
+    _, url = invite(wave)
+    done = answer_everything(client, url, graduate_version.instrument, SAMPLE_GRADUATE_ANSWERS)
+    refused = client.post(f"{url}save/", {"page": 2, "respondent_status": "studying"})
+    assert refused.status_code == 409
+    assert refused.json() == {"saved": False, "reason": "submitted", "done_url": done["Location"]}
+    assert client.get(f"{url}save/").status_code == 409  # the restored page's check
+
+
+def test_a_save_on_a_closed_wave_says_why_in_the_respondents_language(client, wave):
+    _, url = invite(wave, language="kk")
+    client.get(url)
+    Wave.objects.filter(pk=wave.pk).update(closes_at=timezone.now() - dt.timedelta(hours=1))
+    refused = client.post(f"{url}save/", {"page": 1, "city_residence": "Берлин"})
+    assert refused.status_code == 409 and refused.json()["reason"] == "closed"
+    assert refused.json()["message"] and "closed" not in refused.json()["message"]
+
+
+def test_the_status_check_of_an_open_response_saves_nothing(client, wave):
+    invitation, url = invite(wave)
+    client.get(url)
+    assert client.get(f"{url}save/").json() == {"status": "partial"}
+    stored = Response.objects.get(pk=Invitation.objects.get(pk=invitation.pk).response_id)
+    assert stored.answers == {}
+
+
+def test_the_page_carries_its_failure_messages_next_to_the_buttons(client, wave):
+    _, url = invite(wave, language="kk")
+    html = client.get(url, {"page": 1}).content.decode()
+    assert 'id="actions-status"' in html and 'id="languages-status"' in html
+    assert 'data-submitted-message="' in html and 'data-done-url="/i/' in html
+
+
+@pytest.mark.parametrize("language", ["kk", "ru", "en"])
+def test_switching_language_shows_no_errors_for_questions_not_yet_answered(client, language, graduate_version):
+    from surveys.demo import instruments_load
+
+    for version in instruments_load():
+        panel = Panel.objects.create(slug=f"p-{version.survey.slug}", name="Panel")
+        wave = Wave.objects.create(
+            survey=version.survey, version=version, slug=f"w-{version.survey.slug}", name="Wave", panel=panel
+        )
+        _, url = invite(wave, email=f"{version.survey.slug}@example.kz", language=language)
+        client.get(url)
+        other = "ru" if language != "ru" else "kk"
+        for index in range(len(version.instrument.pages)):
+            switched = client.post(url, {"page": index, "lang": other})
+            assert switched.status_code == 302, (version.survey.slug, index)
+            html = client.get(switched["Location"]).content.decode()
+            assert not re.search(r'class="field-error"[^>]*>[^<]+<', html), (version.survey.slug, index)
+            assert 'id="error-summary"' not in html
+
+
+def test_switching_language_after_a_refused_next_drops_the_required_messages(client, wave):
+    _, url = invite(wave, language="ru")
+    client.get(url)
+    assert client.post(url, {"page": 1, "action": "next"}).status_code == 400
+    switched = client.post(url, {"page": 1, "lang": "kk"})
+    html = client.get(switched["Location"]).content.decode()
+    assert 'lang="kk"' in html and 'id="error-summary"' not in html
+
+
+def test_a_country_question_lists_countries_in_the_pages_alphabet(client, wave):
+    _, url = invite(wave, language="kk")
+    html = client.get(url, {"page": 1}).content.decode()
+    select = html[html.index('name="country_residence"') :]
+    names = re.findall(r'<option value="[A-Z]{3}"[^>]*>([^<]+)</option>', select[: select.index("</select>")])
+    assert len(names) > 240
+    assert names.index("Қазақстан") < names.index("Қытай") < names.index("Өзбекстан") < names.index("Ресей")
+    assert names.index("Кувейт") < names.index("Қазақстан") < names.index("Латвия")
+    assert "data-searchable=" in select[: select.index(">")]

@@ -109,12 +109,13 @@ def outsider(client):
 def test_the_dashboard_shows_the_invitation_funnel(owner, wave):
     page = owner.get(f"/staff/waves/{wave.slug}/")
     assert page.status_code == 200
-    counts = page.context["counts"]
-    assert (counts["invited"], counts["opened"], counts["partial_total"]) == (5, 2, 1)
-    assert (counts["bounced"], counts["opted_out"]) == (1, 1)
-    assert (counts["complete"], counts["public_complete"], counts["complete_total"]) == (1, 1, 2)
-    assert counts["response_rate"] == 20.0
-    assert b'data-count="invited">5<' in page.content
+    funnel = page.context["funnel"]
+    assert (funnel.invited, funnel.sent, funnel.opened, funnel.partial) == (6, 5, 2, 1)
+    assert (funnel.bounced, funnel.opted_out, funnel.complete) == (1, 1, 1)
+    assert (funnel.response_rate.numerator, funnel.response_rate.denominator) == (1, 5)
+    assert funnel.response_rate.percent == 20.0
+    assert page.context["public"].complete == 1
+    assert b'data-count="invited">6<' in page.content and b'data-count="sent">5<' in page.content
 
 
 def test_the_dashboard_draws_the_response_rate_as_inline_svg(owner, wave):
@@ -127,7 +128,7 @@ def test_the_dashboard_draws_the_response_rate_as_inline_svg(owner, wave):
 
 def test_the_dashboard_breaks_invitations_down_by_a_panel_attribute(owner, wave):
     page = owner.get(f"/staff/waves/{wave.slug}/?attribute=country")
-    rows = {row["value"]: (row["invited"], row["complete"]) for row in page.context["breakdown"]}
+    rows = {row["value"]: (row["sent"], row["complete"]) for row in page.context["breakdown"]}
     assert rows == {"DEU": (2, 1), "USA": (2, 0), "GBR": (1, 0)}
     assert page.context["attributes"] == ["country"]
 

@@ -4,7 +4,14 @@ from django.db import transaction
 
 from accounts.demo import demo_accounts, demo_programmes
 from diaspora.demo import registry_demo
-from surveys.demo import SERPIN_PANEL, demo_invitations, demo_responses, demo_wave, instruments_load
+from surveys.demo import (
+    SERPIN_PANEL,
+    demo_account_invited,
+    demo_invitations,
+    demo_responses,
+    demo_wave,
+    instruments_load,
+)
 from surveys.models import Survey
 
 
@@ -37,6 +44,8 @@ class Command(BaseCommand):
             )
             demo_responses(serpin_wave, serpin_links, invited=1, public=0)
             accounts = demo_accounts()
+            graduate = next(user for user, _password, _token in accounts if user.username == "graduate")
+            demo_account_invited(wave, user=graduate, name="Erlan Sadykov", language="kk")
             registry = registry_demo()
         for version in versions:
             self.stdout.write(f"Instrument: {version.survey.slug} v{version.number} ({', '.join(version.languages)})")

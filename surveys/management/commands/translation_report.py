@@ -4,20 +4,23 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from surveys.demo import STANDARD_INSTRUMENTS, standard_instrument_path
-from surveys.models import SurveyVersion
-from surveys.translations import LANGUAGES, catalogue_completeness, instrument_completeness
+from surveys.models import Survey, SurveyVersion, Wave
+from surveys.translations import LANGUAGES, catalogue_completeness, instrument_completeness, texts_completeness
 from surveys.xlsform import import_report
 
 
 class Command(BaseCommand):
     help = (
-        "Report translation completeness per language: the interface catalogues, the shipped "
-        "instruments and every published survey version. With --strict, fail unless all are complete."
+        "Report translation completeness per language: the interface catalogues (plural and "
+        "context entries included), the shipped instruments, every published survey version, and the "
+        "titles of surveys and names of waves. With --strict, fail unless all are complete."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--strict", action="store_true", help="exit with an error if anything is incomplete")
-        parser.add_argument("--shipped-only", action="store_true", help="skip the database's survey versions")
+        parser.add_argument(
+            "--shipped-only", action="store_true", help="skip the database (survey versions, titles, wave names)"
+        )
 
     def handle(self, *args, strict: bool, shipped_only: bool, **options):
         gaps: list[str] = []
@@ -38,9 +41,40 @@ class Command(BaseCommand):
             cells = "  ".join(f"{lang}: {r.present}/{r.needed} ({r.percent:.0f}%)" for lang, r in result.items())
             self.stdout.write(f"  {name}: {cells}")
             gaps += [f"{name} {lang}" for lang, r in result.items() if r.present < r.needed]
+        if not shipped_only:
+            gaps += self._titles_and_names()
         if gaps and strict:
             raise CommandError("incomplete translations: " + ", ".join(gaps))
         self.stdout.write(self.style.SUCCESS("All complete.") if not gaps else f"Incomplete: {', '.join(gaps)}")
+
+    def _titles_and_names(self) -> list[str]:
+        """Survey titles and wave names, each needed in the languages its version is given in
+        (letters, staff screens and exports show them in the reader's language)."""
+        gaps: list[str] = []
+        latest = {}
+        for version in SurveyVersion.objects.filter(status=SurveyVersion.Status.PUBLISHED).order_by("number"):
+            latest[version.survey_id] = version
+        rows = {
+            "Survey titles": [
+                (survey.titles, tuple(latest[survey.pk].languages), survey.slug)
+                for survey in Survey.objects.filter(pk__in=latest)
+            ],
+            "Wave names": [
+                (wave.names, tuple(wave.version.languages), wave.slug)
+                for wave in Wave.objects.select_related("version")
+            ],
+        }
+        self.stdout.write("Survey titles and wave names (database)")
+        for label, texts in rows.items():
+            result = texts_completeness([(values, needed) for values, needed, _ in texts])
+            cells = "  ".join(f"{lang}: {r.present}/{r.needed} ({r.percent:.0f}%)" for lang, r in result.items())
+            self.stdout.write(f"  {label}: {cells}")
+            for values, needed, slug in texts:
+                missing = [lang for lang in needed if lang in LANGUAGES and not (values or {}).get(lang)]
+                if missing:
+                    self.stdout.write(f"    {slug}: no {', '.join(missing)}")
+                    gaps.append(f"{label.lower()[:-1]} {slug} {','.join(missing)}")
+        return gaps
 
     @staticmethod
     def _shipped(name: str):

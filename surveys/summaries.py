@@ -1,0 +1,256 @@
+"""What the staff pages show of answers, as pure functions (no database).
+
+Fields merged across versions, per-question summaries (choice counts, number
+statistics, the latest free-text answers), one response's answers labelled in a
+language, and country codes named in a language. The selectors in
+``selectors_admin`` read the rows; these functions take and return plain values.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import pycountry
+
+from .countries import country_choices
+from .expressions import to_string
+from .instrument import Instrument
+
+NUMERIC_TYPES = {"integer", "decimal", "range"}
+CHOICE_TYPES = {"select_one", "select_multiple", "country", "rank"}
+TEXT_TYPES = {"text"}
+SKIPPED_TYPES = {"note"}
+MANY_CHOICES = 20  # longer lists (countries) show only the choices that were given
+LATEST_TEXTS = 10  # free-text answers shown under a question; the rest on their own page
+
+
+# --------------------------------------------------------------------------- countries
+
+
+@cache
+def country_names(language: str) -> dict[str, str]:
+    """ISO 3166-1 alpha-3 and alpha-2 codes -> the country's name in `language` (CLDR)."""
+    names: dict[str, str] = {}
+    for code, labels in country_choices():
+        name = labels.get(language) or labels.get("en") or code
+        names[code] = name
+        country = pycountry.countries.get(alpha_3=code)
+        if country is not None:
+            names[country.alpha_2] = name
+    return names
+
+
+def name_countries(values: Iterable[str | None], language: str) -> dict[str, str] | None:
+    """Names for `values` when every one given is a country code (upper-case), else None."""
+    names = country_names(language)
+    given = [value for value in values if value]
+    if not given or any(value not in names for value in given):
+        return None
+    return {value: names[value] for value in given}
+
+
+# --------------------------------------------------------------------------- fields across versions
+
+
+@dataclass
+class MergedField:
+    """One answer column across every version of a wave, labelled from the newest version that has it."""
+
+    name: str
+    type: str
+    label: str
+    choices: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.type in NUMERIC_TYPES
+
+    @property
+    def has_choices(self) -> bool:
+        return self.type in CHOICE_TYPES
+
+    @property
+    def is_text(self) -> bool:
+        return self.type in TEXT_TYPES
+
+
+def _merged_type(types: list[str]) -> str:
+    # A field may change type only toward text, so text wins; otherwise the newest type.
+    return "text" if "text" in types else types[0]
+
+
+def merged_fields(instruments: list[Instrument], language: str) -> list[MergedField]:
+    """Fields of all `instruments` (newest first) keyed by name: the newest's order, then older-only ones."""
+    merged: dict[str, MergedField] = {}
+    types: dict[str, list[str]] = {}
+    for instrument in instruments:
+        for item in instrument.fields.values():
+            if item.type in SKIPPED_TYPES:
+                continue
+            types.setdefault(item.name, []).append(item.type)
+            current = merged.get(item.name)
+            if current is None:
+                label = instrument.text(item.labels, language) or item.name
+                current = merged[item.name] = MergedField(item.name, item.type, label)
+            known = {name for name, _ in current.choices}
+            for choice in instrument.choices_for(item):
+                if choice.name not in known:
+                    current.choices.append((choice.name, instrument.text(choice.labels, language) or choice.name))
+    for name, item in merged.items():
+        item.type = _merged_type(types[name])
+        if not item.has_choices:
+            item.choices = []
+    return list(merged.values())
+
+
+# --------------------------------------------------------------------------- question summaries
+
+
+@dataclass
+class QuestionSummary:
+    name: str
+    label: str
+    type: str
+    answered: int = 0
+    choices: list[dict[str, Any]] = field(default_factory=list)
+    stats: dict[str, float] | None = None
+    texts: list[str] = field(default_factory=list)  # the latest free-text answers (text questions)
+
+    @property
+    def more_texts(self) -> int:
+        """Free-text answers not listed under the question."""
+        return self.answered - len(self.texts) if self.type in TEXT_TYPES else 0
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        return float(str(value))
+    except ValueError:
+        return None
+
+
+def _selected(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return str(value).split()
+
+
+def summarise_answers(fields: list[MergedField], answers: Iterable[dict[str, Any]]) -> list[QuestionSummary]:
+    """Per-question counts and shares of choices, or n/mean/median/min/max of numbers (text questions:
+    the number answered; their latest answers are read by the selector, newest first)."""
+    counters = {f.name: Counter() for f in fields if f.has_choices}
+    numbers: dict[str, list[float]] = {f.name: [] for f in fields if f.is_numeric}
+    answered: Counter = Counter()
+    for document in answers:
+        for item in fields:
+            value = document.get(item.name)
+            if value is None or value == "" or value == []:
+                continue
+            answered[item.name] += 1
+            if item.name in counters:
+                counters[item.name].update(_selected(value) if item.type in {"select_multiple", "rank"} else [value])
+            elif item.name in numbers and (number := _number(value)) is not None:
+                numbers[item.name].append(number)
+    summaries = []
+    for item in fields:
+        summary = QuestionSummary(item.name, item.label, item.type, answered[item.name])
+        if item.name in counters:
+            summary.choices = _choice_rows(item, counters[item.name], summary.answered)
+        elif item.name in numbers and numbers[item.name]:
+            values = numbers[item.name]
+            summary.stats = {
+                "n": len(values),
+                "mean": round(statistics.fmean(values), 2),
+                "median": statistics.median(values),
+                "min": min(values),
+                "max": max(values),
+            }
+        summaries.append(summary)
+    return summaries
+
+
+def _choice_rows(item: MergedField, counts: Counter, answered: int) -> list[dict[str, Any]]:
+    labels = dict(item.choices)
+    names = [name for name, _ in item.choices] + sorted(set(counts) - set(labels))
+    if len(names) > MANY_CHOICES:
+        names = [name for name, _ in counts.most_common()]
+    return [
+        {
+            "name": name,
+            "label": labels.get(name, name),
+            "count": counts.get(name, 0),
+            "share": round(100 * counts.get(name, 0) / answered, 1) if answered else 0.0,
+        }
+        for name in names
+    ]
+
+
+# --------------------------------------------------------------------------- one response
+
+
+@dataclass
+class AnswerRow:
+    name: str
+    label: str
+    type: str
+    values: list[str]  # one item, several (select_multiple) or in order (rank); empty: no answer
+    ordered: bool = False
+
+
+@dataclass
+class AnswerSection:
+    label: str
+    rows: list[AnswerRow]
+    unknown: bool = False  # values the version has no question for
+
+
+def _answer_values(instrument: Instrument, name: str, value: Any, language: str) -> list[str]:
+    item = instrument.fields[name]
+    if value is None or value == "" or value == []:
+        return []
+    if item.type in CHOICE_TYPES:
+        labels = {c.name: instrument.text(c.labels, language) or c.name for c in instrument.choices_for(item)}
+        codes = _selected(value) if item.type in {"select_multiple", "rank"} else [to_string(value)]
+        return [labels.get(code, code) for code in codes]
+    return [to_string(value)]
+
+
+def response_sections(instrument: Instrument, answers: dict[str, Any], language: str) -> list[AnswerSection]:
+    """A response's answers page by page, labelled in `language` (choices by their labels, not codes).
+
+    Every question that takes an answer is listed, unanswered ones with no values; values the
+    version does not know (an answer document from elsewhere) come last, under their names.
+    """
+    sections: list[AnswerSection] = []
+    for page in instrument.pages:
+        group = instrument.groups.get(page.group) if page.group else None
+        rows = []
+        for name in page.fields:
+            item = instrument.fields[name]
+            if not item.takes_answer and not (item.type == "calculate" and name in answers):
+                continue
+            rows.append(
+                AnswerRow(
+                    name=name,
+                    label=instrument.text(item.labels, language) or name,
+                    type=item.type,
+                    values=_answer_values(instrument, name, answers.get(name), language),
+                    ordered=item.type == "rank",
+                )
+            )
+        if rows:
+            sections.append(AnswerSection(instrument.text(group.labels, language) if group else "", rows))
+    unknown = [name for name in answers if name not in instrument.fields]
+    if unknown:
+        rows = [AnswerRow(name, name, "", [to_string(answers[name])]) for name in unknown]
+        sections.append(AnswerSection("", rows, unknown=True))
+    return sections
