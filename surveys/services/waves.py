@@ -459,7 +459,9 @@ def wave_update(*, user: User, wave: Wave, spec: WaveSpec) -> Wave:
     with transaction.atomic():
         # Wave row lock: a "send invitations" run holds it while it reads the panel, so a
         # panel change and an invitation run never interleave (the checks below see its invitations).
-        locked = Wave.objects.select_for_update().select_related("survey", "version", "panel").get(pk=wave.pk)
+        locked = (
+            Wave.objects.select_for_update(of=("self",)).select_related("survey", "version", "panel").get(pk=wave.pk)
+        )
         _slug, quotas = wave_check(user=user, spec=spec, wave=locked)
         _apply(locked, spec)
         locked.save()
