@@ -66,16 +66,13 @@ def _last_runs(user) -> dict[int | None, object]:
     return found
 
 
-def _returns(user) -> dict[int, dict[str, int]]:
+def _returns(user) -> dict[int, dict[str, Any]]:
+    """The headline figures of each programme's cohorts (with their denominators) and the first
+    of the at-risk list: the same service the returns page reads."""
     from diaspora.selectors_obligations import participations_administered
+    from diaspora.services.obligation_indicators import programme_summaries
 
-    rows = (
-        participations_administered(user)
-        .order_by()
-        .values("programme_id")
-        .annotate(total=Count("id"), at_risk=Count("id", filter=Q(at_risk=True)))
-    )
-    return {row["programme_id"]: row for row in rows}
+    return {row["programme"].pk: row for row in programme_summaries(user, participations_administered(user))}
 
 
 def _research(user) -> dict[int, int]:
@@ -105,7 +102,7 @@ def programmes_home(request: HttpRequest) -> HttpResponse:
             "requests": requests.get(programme.pk, {"open": 0, "filled": 0}),
             "open_requests": open_requests.get(programme.pk, [])[:5],
             "last_run": runs.get(programme.pk),
-            "returns": returns.get(programme.pk, {"total": 0, "at_risk": 0}),
+            "returns": returns.get(programme.pk),
             "research": research.get(programme.pk, 0),
         }
         for programme in programmes

@@ -40,13 +40,12 @@ from .display import match_view
 def home(request: HttpRequest) -> HttpResponse:
     """A respondent's home: their surveys, their registry profile, messages and obligation.
 
-    Visitors are sent to the site's front page; staff work from their requests.
+    Visitors go to the site's front page, and staff to the front door's dispatch (their
+    programmes for administrators, their requests for institution staff).
     """
     user = request.user
-    if not user.is_authenticated:
+    if not user.is_authenticated or works_with_requests(user):
         return redirect("home")
-    if works_with_requests(user):  # administrators and institution staff work from the requests
-        return redirect("diaspora-requests")
     from django.utils.translation import get_language
 
     from surveys.selectors import surveys_of_respondent

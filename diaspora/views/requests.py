@@ -18,19 +18,14 @@ from django.utils.translation import get_language_info, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from surveys.selectors_admin import waves_overview
-
 from .. import selectors
 from ..explanations import filter_trail
 from ..forms import AccessibleForm, FeedbackForm, RequestForm, language, request_initial
 from ..models import ExpertiseRequest, Match, Person
-from ..selectors import viewer_is_admin
 from ..selectors_matching import request_row
-from ..selectors_obligations import participations_administered
 from ..selectors_offers import threads_for_request
 from ..services import lifecycle, matching
 from ..services.messages import OFFER_NOTE_MAX, MessageRefused, offer_note_clean
-from ..services.obligation_indicators import programme_summaries
 from ..services.registry import RegistryInvalid
 from ..services.requests import request_close, request_create, request_update
 from .common import PAGE_SIZE, forbidden, page, sender_label, staff_only
@@ -49,12 +44,6 @@ def request_list(request: HttpRequest) -> HttpResponse:
         "status": status,
         "statuses": ExpertiseRequest.Status.choices,
         "can_post": selectors.institutions_of(request.user).exists(),
-        # Administrators land here: their programmes' survey waves sit above the requests.
-        "waves": list(waves_overview(request.user)[:20]) if viewer_is_admin(request.user) else [],
-        # ... and their cohorts' returns: the headline figures and the first of the at-risk list.
-        "returns": programme_summaries(request.user, participations_administered(request.user))
-        if viewer_is_admin(request.user)
-        else [],
     }
     return page(request, "diaspora/requests/list.html", context, current="requests")
 

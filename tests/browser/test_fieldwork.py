@@ -88,7 +88,7 @@ def programme_with_panel(graduate_version):
 
 @pytest.mark.parametrize("device", ["phone", "desktop"])
 def test_an_administrator_creates_a_wave_previews_its_letters_and_sends_it(
-    browser, live_server, settings, smtp, programme_with_panel, graduate_version, device
+    browser, live_server, settings, smtp, programme_with_panel, graduate_version, device, tasks_in_process
 ):
     settings.SITE_URL = live_server.url
     ARTIFACTS.mkdir(exist_ok=True)

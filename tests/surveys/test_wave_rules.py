@@ -76,7 +76,7 @@ RULES = {
     "closed": (closed, 403, "wave_closed", 403),
     "invitation_only": (invitation_only, 403, "invitation_required", 403),
     "quota_full": (quota_full, 409, "quota_full", 409),
-    "already_answered": (already_answered, 409, "already_answered", 302),
+    "already_answered": (already_answered, 409, "already_answered", 200),
 }
 
 
@@ -152,10 +152,12 @@ def test_the_api_and_the_pages_refuse_alike(rule, wave, graduate_version):
 
     assert (by_api.status_code, by_api.json()["code"]) == (api_status, api_code)
     assert by_page.status_code == page_status
-    if page_status != 302:  # the pages say why, in the same words as the API
+    if rule != "already_answered":  # the pages say why, in the same words as the API
         assert page_reason(by_page).startswith(by_api.json()["detail"])
-    else:  # an answered invitation reopens on its thank-you page, never a second response
-        assert by_page["Location"].endswith("/done/")
+    else:  # an answered invitation reopens saying so, with the way to its thank-you page, never a form
+        body = by_page.content.decode()
+        assert 'id="already-submitted"' in body and 'name="page"' not in body
+        assert re.search(r'href="/i/[^"]+/done/"', body)
     assert Response.objects.filter(status=Response.Status.COMPLETE).count() == completes_before
 
 
