@@ -238,6 +238,9 @@ def _rank(raw: Any, choices: list[Choice]) -> list[str]:
 # --------------------------------------------------------------------------- validation
 
 
+_INTERFACE_LANGUAGES = ("kk", "ru", "en")
+
+
 def validate_answers(
     instrument: Instrument,
     raw: dict[str, Any],
@@ -247,7 +250,10 @@ def validate_answers(
     today: dt.date,
 ) -> Outcome:
     """Clean `raw` answers against `instrument`; errors are keyed by field name."""
-    with translation.override(language or instrument.default_language):
+    # The platform's messages in the form's language where the interface has it, English otherwise.
+    wanted = language or instrument.default_language
+    interface = wanted if wanted in _INTERFACE_LANGUAGES else "en"
+    with translation.override(interface):
         return _Validation(instrument, raw, complete, language, today).run()
 
 
@@ -277,7 +283,19 @@ class _Validation:
         return Outcome(self.cleaned(), self.errors)
 
     def context(self, current: Any = None, choice: dict[str, Any] | None = None) -> Context:
-        return Context(values=self.values, current=current, today=self.today, choice=choice)
+        return Context(
+            values=self.values, current=current, today=self.today, choice=choice, choice_label=self.choice_label
+        )
+
+    def choice_label(self, field_name: str, value: str) -> str:
+        """jr:choice-name(): a choice's label in the respondent's language ('' when not a choice)."""
+        item = self.instrument.fields.get(field_name)
+        if item is None:
+            return ""
+        for choice in self.instrument.choices_for(item):
+            if choice.name == value:
+                return self.instrument.text(choice.labels, self.language)
+        return ""
 
     def coerce_all(self) -> None:
         fields = self.instrument.fields
@@ -285,7 +303,7 @@ class _Validation:
             item = fields.get(name)
             if item is None:
                 self.errors[str(name)[:100]] = str(MESSAGES["unknown_field"])
-            elif item.takes_answer and value not in (None, "", []):
+            elif item.takes_answer and not item.set_by_form and value not in (None, "", []):
                 try:
                     self.values[name] = coerce_answer(item, value, self.instrument.choices_for(item))
                 except AnswerError as exc:
@@ -307,6 +325,8 @@ class _Validation:
                     self.values[item.name] = None
                 elif item.calculation is not None:
                     self.values[item.name] = self.evaluate(item, item.calculation)
+                elif item.read_only:
+                    self.values[item.name] = item.default
                 else:
                     self.values[item.name] = answered.get(item.name)
             if self.relevant == previous:

@@ -112,6 +112,8 @@ class Context:
     current: Any = None
     today: dt.date = field(default_factory=dt.date.today)
     choice: Mapping[str, Any] | None = None
+    # jr:choice-name(): the label of a choice of a question, in the respondent's language
+    choice_label: Callable[[str, str], str] | None = None
 
 
 class Node:
@@ -331,6 +333,8 @@ class _Parser:
             raise ExpressionError(f"{name}() takes {spec.arity_text()}, not {len(args)}")
         if spec.check is not None:
             spec.check(args)
+        if name == "jr:choice-name":  # the question named in quotes is a reference like any other
+            self.refs.add(_CHOICE_REF_RE.fullmatch(to_string(args[1].value)).group(1))  # type: ignore[attr-defined,union-attr]
         return Call(name, args)
 
     def _nested(self) -> _Depth:
@@ -350,10 +354,40 @@ class _Depth:
         self.parser.depth -= 1
 
 
+class UnsupportedFeature(ExpressionError):
+    """The expression uses an XLSForm feature the platform does not support; the message names it."""
+
+
+# XLSForm features that need what a server-side form does not have, named in the author's terms.
+UNSUPPORTED_FEATURES: tuple[tuple[re.Pattern[str], str, str], ...] = (
+    (re.compile(r"\bpulldata\s*\("), "pulldata()", "it reads a CSV file attached to the form on the phone, and "
+     "the platform has no attached files: put the values in the form or prefill them from the panel"),
+    (re.compile(r"\binstance\s*\("), "instance('...') lookups", "choice lists, external data and entities are "
+     "read only through the question types"),
+    (re.compile(r"\$\{last-saved#"), "${last-saved#...}", "there is no form saved earlier on a device: prefill "
+     "from the panel instead"),
+    (re.compile(r"\b(?:position|indexed-repeat|count|sum|count-non-empty)\s*\(\s*(?:\.\.|\$\{)"),
+     "position(..), indexed-repeat() and sum() or count() over a repeat", "repeats are asked once"),
+    (re.compile(r"\b(?:random|randomize|uuid)\s*\("), "random(), randomize() and uuid()", "the server recomputes "
+     "calculations from the answers, so their value would change on every save"),
+    (re.compile(r"\b(?:area|distance|geofence)\s*\("), "area(), distance() and geofence()", "they need location "
+     "questions, which are left out"),
+    (re.compile(r"\b(?:digest|base64-decode|encrypt-string|jr:itext|property)\s*\("),
+     "digest(), base64-decode(), encrypt-string(), jr:itext() and property()", "they have no meaning on the server"),
+)  # fmt: skip
+
+
 def parse(source: str) -> Expression:
     """Parse an expression; raises ExpressionError with a readable reason."""
     if not isinstance(source, str):
         raise ExpressionError("expression must be text")
+    for pattern, feature, why in UNSUPPORTED_FEATURES:
+        if pattern.search(source):
+            raise UnsupportedFeature(
+                f"{feature}: not supported, as {why}"
+                if why[:4] in ("it r", "the ", "they")
+                else f"{feature}: not supported; {why}"
+            )
     try:
         return _Parser(source).parse()
     except RecursionError:
@@ -753,6 +787,147 @@ def _fn_false(ctx: Context, args: list[Node]) -> bool:
     return False
 
 
+def _unary_math(function: Callable[[float], float]) -> Callable[[Context, list[Node]], int | float]:
+    def apply(ctx: Context, args: list[Node]) -> int | float:
+        number = to_number(args[0].evaluate(ctx))
+        if not math.isfinite(number):
+            return math.nan
+        try:
+            return _checked(function(number))
+        except (ValueError, OverflowError):
+            return math.nan  # outside the function's domain: no value, as XPath gives NaN
+
+    return apply
+
+
+def _fn_atan2(ctx: Context, args: list[Node]) -> int | float:
+    y, x = (to_number(v) for v in _arg_values(ctx, args))
+    return math.nan if math.isnan(y) or math.isnan(x) else math.atan2(y, x)
+
+
+def _fn_pi(ctx: Context, args: list[Node]) -> float:
+    return math.pi
+
+
+def _fn_once(ctx: Context, args: list[Node]) -> Any:
+    # On a phone once() keeps the first value; the server recomputes calculations from the
+    # answers, and a value that depends only on them is the same every time.
+    return args[0].evaluate(ctx)
+
+
+def _fn_now(ctx: Context, args: list[Node]) -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def _to_datetime(value: Any) -> dt.datetime | None:
+    if isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day)
+    if isinstance(value, str) and len(value) >= 10:
+        try:
+            return dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if _is_number(value) and math.isfinite(value) and _FIRST_DAY <= value <= _LAST_DAY:
+        return dt.datetime(1970, 1, 1) + dt.timedelta(days=float(value))
+    return None
+
+
+_DATE_FORMAT_RE = re.compile(r"%(.)")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _fn_format_date(ctx: Context, args: list[Node]) -> str:
+    """ODK's format-date(): %Y %y %m %n %b %d %e %a %H %h %M %S %3, other text as written."""
+    values = _arg_values(ctx, args)
+    moment = _to_datetime(values[0])
+    if moment is None:
+        return ""
+    codes = {
+        "Y": f"{moment.year:04d}", "y": f"{moment.year % 100:02d}", "m": f"{moment.month:02d}",
+        "n": str(moment.month), "b": _MONTHS[moment.month - 1], "d": f"{moment.day:02d}", "e": str(moment.day),
+        "a": _DAYS[moment.weekday()], "H": f"{moment.hour:02d}", "h": str(moment.hour),
+        "M": f"{moment.minute:02d}", "S": f"{moment.second:02d}", "3": f"{moment.microsecond // 1000:03d}",
+        "%": "%",
+    }  # fmt: skip
+    return _DATE_FORMAT_RE.sub(lambda m: codes.get(m.group(1), m.group(0)), to_string(values[1])[:200])
+
+
+def _fn_decimal_date_time(ctx: Context, args: list[Node]) -> int | float:
+    moment = _to_datetime(args[0].evaluate(ctx))
+    if moment is None:
+        return math.nan
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return (moment - dt.datetime(1970, 1, 1)).total_seconds() / 86400
+
+
+def _fn_decimal_time(ctx: Context, args: list[Node]) -> int | float:
+    text = to_string(args[0].evaluate(ctx))
+    try:
+        moment = dt.time.fromisoformat(text.strip()[:8])
+    except ValueError:
+        return math.nan
+    return (moment.hour * 3600 + moment.minute * 60 + moment.second) / 86400
+
+
+def _fn_date_time(ctx: Context, args: list[Node]) -> Any:
+    moment = _to_datetime(args[0].evaluate(ctx))
+    return moment if moment is not None else ""
+
+
+def _fn_substring_before(ctx: Context, args: list[Node]) -> str:
+    text, part = (to_string(v) for v in _arg_values(ctx, args))
+    return text.split(part, 1)[0] if part and part in text else ""
+
+
+def _fn_substring_after(ctx: Context, args: list[Node]) -> str:
+    text, part = (to_string(v) for v in _arg_values(ctx, args))
+    return text.split(part, 1)[1] if part in text else ""
+
+
+def _fn_translate(ctx: Context, args: list[Node]) -> str:
+    text, source, target = (to_string(v) for v in _arg_values(ctx, args))
+    table = {ord(c): (target[i] if i < len(target) else None) for i, c in reversed(list(enumerate(source)))}
+    return text.translate(table)
+
+
+def _fn_boolean_from_string(ctx: Context, args: list[Node]) -> bool:
+    return to_string(args[0].evaluate(ctx)).strip() in ("true", "1")
+
+
+def _fn_checklist(ctx: Context, args: list[Node]) -> bool:
+    values = _arg_values(ctx, args)
+    low, high = to_number(values[0]), to_number(values[1])
+    count = sum(1 for v in values[2:] for item in (v if isinstance(v, list) else [v]) if to_bool(item))
+    return (low < 0 or math.isnan(low) or count >= low) and (high < 0 or math.isnan(high) or count <= high)
+
+
+def _fn_join(ctx: Context, args: list[Node]) -> str:
+    values = _arg_values(ctx, args)
+    parts = [to_string(item) for v in values[1:] for item in (v if isinstance(v, list) else [v])]
+    text = to_string(values[0]).join(parts)
+    if len(text) > MAX_STRING_LENGTH:
+        raise ExpressionError("text is too long")
+    return text
+
+
+def _fn_choice_name(ctx: Context, args: list[Node]) -> str:
+    value = to_string(args[0].evaluate(ctx))
+    field_name = _CHOICE_REF_RE.fullmatch(to_string(args[1].value)).group(1)  # type: ignore[attr-defined,union-attr]
+    return ctx.choice_label(field_name, value) if ctx.choice_label and value else ""
+
+
+_CHOICE_REF_RE = re.compile(r"\s*\$\{([A-Za-z_][A-Za-z0-9_.-]*)\}\s*")
+
+
+def _check_choice_name(args: list[Node]) -> None:
+    if not (isinstance(args[1], Literal) and _CHOICE_REF_RE.fullmatch(to_string(args[1].value))):
+        raise ExpressionError("jr:choice-name() takes the question as '${name}' in quotes, as its second argument")
+
+
 def _fn_year(ctx: Context, args: list[Node]) -> int | float:
     parsed = to_date(args[0].evaluate(ctx))
     return parsed.year if parsed is not None else math.nan
@@ -787,4 +962,33 @@ FUNCTIONS: dict[str, FunctionSpec] = {
     "normalize-space": FunctionSpec(_fn_normalize_space, 1, 1),
     "date": FunctionSpec(_fn_date, 1, 1),
     "year": FunctionSpec(_fn_year, 1, 1),
+    "sqrt": FunctionSpec(_unary_math(math.sqrt), 1, 1),
+    "exp": FunctionSpec(_unary_math(math.exp), 1, 1),
+    "exp10": FunctionSpec(_unary_math(lambda x: math.pow(10, x)), 1, 1),
+    "log": FunctionSpec(_unary_math(math.log), 1, 1),
+    "log10": FunctionSpec(_unary_math(math.log10), 1, 1),
+    "sin": FunctionSpec(_unary_math(math.sin), 1, 1),
+    "cos": FunctionSpec(_unary_math(math.cos), 1, 1),
+    "tan": FunctionSpec(_unary_math(math.tan), 1, 1),
+    "asin": FunctionSpec(_unary_math(math.asin), 1, 1),
+    "acos": FunctionSpec(_unary_math(math.acos), 1, 1),
+    "atan": FunctionSpec(_unary_math(math.atan), 1, 1),
+    "atan2": FunctionSpec(_fn_atan2, 2, 2),
+    "pi": FunctionSpec(_fn_pi, 0, 0),
+    "floor": FunctionSpec(_unary_math(math.floor), 1, 1),
+    "ceiling": FunctionSpec(_unary_math(math.ceil), 1, 1),
+    "once": FunctionSpec(_fn_once, 1, 1),
+    "now": FunctionSpec(_fn_now, 0, 0),
+    "format-date": FunctionSpec(_fn_format_date, 2, 2),
+    "format-date-time": FunctionSpec(_fn_format_date, 2, 2),
+    "decimal-date-time": FunctionSpec(_fn_decimal_date_time, 1, 1),
+    "decimal-time": FunctionSpec(_fn_decimal_time, 1, 1),
+    "date-time": FunctionSpec(_fn_date_time, 1, 1),
+    "substring-before": FunctionSpec(_fn_substring_before, 2, 2),
+    "substring-after": FunctionSpec(_fn_substring_after, 2, 2),
+    "translate": FunctionSpec(_fn_translate, 3, 3),
+    "boolean-from-string": FunctionSpec(_fn_boolean_from_string, 1, 1),
+    "checklist": FunctionSpec(_fn_checklist, 3, 100),
+    "join": FunctionSpec(_fn_join, 2, 100),
+    "jr:choice-name": FunctionSpec(_fn_choice_name, 2, 2, _check_choice_name),
 }

@@ -27,12 +27,11 @@ _LANG_CODE_RE = re.compile(r"\(([A-Za-z]{2,3}(?:-[A-Za-z0-9]+)*)\)\s*$")
 TRANSLATABLE = ("label", "hint", "required_message", "constraint_message")
 SETTING_LIMITS = {"form_title": 200, "form_id": 80, "version": 100}
 EXPRESSION_COLUMNS = ("relevant", "constraint", "calculation", "choice_filter", "required")
-SURVEY_COLUMNS = {"type", "name", "appearance", "default", "parameters", *EXPRESSION_COLUMNS}
+SURVEY_COLUMNS = {"type", "name", "appearance", "default", "parameters", "read_only", *EXPRESSION_COLUMNS}
 CHOICE_COLUMNS = {"list_name", "name"}
 # Columns of other XLSForm features: read, reported as ignored.
 IGNORED_COLUMNS = {
     "guidance_hint": "guidance hints are for printed forms; they are not shown",
-    "read_only": "read-only questions are not supported; the question is editable",
     "trigger": "triggers are not supported; calculations are recomputed on every change",
     "repeat_count": "repeats are asked once (see the repeat rule)",
     "media": "media (images, audio, video) in questions are not shown",
@@ -149,10 +148,17 @@ class Field:
     parameters: dict[str, float] = field(default_factory=dict)
     groups: tuple[str, ...] = ()
     or_other: bool = False
+    read_only: bool = False
 
     @property
     def takes_answer(self) -> bool:
         return self.type in ANSWER_TYPES
+
+    @property
+    def set_by_form(self) -> bool:
+        """A question the form fills in (read-only, or computed by a calculation): the respondent
+        sees its value but never sends it; the server computes or defaults it."""
+        return self.takes_answer and (self.read_only or self.calculation is not None)
 
 
 @dataclass
@@ -190,6 +196,7 @@ class Instrument:
     titles: dict[str, str] = field(default_factory=dict)
     relevance: dict[str, list[Expression]] = field(default_factory=dict)
     looks_ahead: bool = False
+    language_names: dict[str, str] = field(default_factory=dict)  # code -> the name the form gives it
 
     def __post_init__(self) -> None:
         # Precomputed once per version: each question's relevance chain (its groups'
@@ -271,6 +278,7 @@ class _Compiler:
         self.survey_rows: list[dict[str, Any]] = list(content.get("survey") or [])
         self.choice_rows: list[dict[str, Any]] = list(content.get("choices") or [])
         self.languages: list[str] = []
+        self.language_names: dict[str, str] = {}
         self.default_language = "default"
         self.fields: dict[str, Field] = {}
         self.groups: dict[str, Group] = {}
@@ -309,6 +317,7 @@ class _Compiler:
             pages=self.pages,
             choice_lists=self.choice_lists,
             notes=self.notes,
+            language_names=self.language_names,
             titles={
                 language_of(split_column(key)[1] or ""): str(value)
                 for key, value in self.settings.items()
@@ -348,6 +357,7 @@ class _Compiler:
                         "name the language of every column (e.g. 'label::English (en)')",
                     )
         self.languages = list(found) or ["default"]
+        self.language_names = {code: _LANG_CODE_RE.sub("", name).strip() or code for code, name in found.items()}
         wanted = str(self.settings.get("default_language") or "").strip()
         if wanted:
             code = language_of(wanted)
@@ -367,6 +377,11 @@ class _Compiler:
 
     # -- choices
 
+    @property
+    def duplicates_allowed(self) -> bool:
+        """XLSForm's allow_choice_duplicates setting: the same name twice in a list, each shown."""
+        return str(self.settings.get("allow_choice_duplicates") or "").strip().lower() in ("yes", "true", "true()")
+
     def read_choices(self) -> None:
         for row in self.choice_rows:
             number = row.get("_row")
@@ -381,7 +396,7 @@ class _Compiler:
                 self.error("choices", number, "name", f"a choice of list '{list_name}' needs a name")
                 continue
             choices = self.choice_lists.setdefault(list_name, [])
-            if any(c.name == name for c in choices):
+            if not self.duplicates_allowed and any(c.name == name for c in choices):
                 self.error("choices", number, "name", f"duplicate choice name '{name}' in list '{list_name}'")
                 continue
             labels = self.texts(row, "label")
@@ -462,7 +477,7 @@ class _Compiler:
             return
         self.add_field(row, kind, argument, or_other, stack)
 
-    def claim_name(self, row: dict[str, Any], what: str) -> str | None:
+    def claim_name(self, row: dict[str, Any], what: str, stack: list[Group] | None = None) -> str | None:
         number = row.get("_row")
         name = str(row.get("name") or "").strip()
         if not name:
@@ -477,9 +492,30 @@ class _Compiler:
             )
             return None
         if name in self.fields or name in self.groups or name in self.reserved:
+            scoped = self.scoped_name(name, stack or [])
+            if scoped is not None:
+                self.note(
+                    "survey",
+                    number,
+                    "name",
+                    f"'{name}' is also the name of a question in another group, as XLSForm allows; "
+                    f"its answers are stored as '{scoped}'",
+                )
+                return scoped
             self.error("survey", number, "name", f"duplicate name '{name}'")
             return None
         return name
+
+    def scoped_name(self, name: str, stack: list[Group]) -> str | None:
+        """XLSForm scopes names by group: a name used again in another group is kept under the
+        group's name. Unique within its own group, and never referred to (pyxform refuses a
+        reference to a name that appears twice), so nothing else changes."""
+        earlier = self.fields.get(name)
+        if not stack or earlier is None or (earlier.groups and earlier.groups[-1] == stack[-1].name):
+            return None
+        scoped = f"{stack[-1].name}.{name}"
+        taken = scoped in self.fields or scoped in self.groups or scoped in self.reserved
+        return None if taken or not NAME_RE.match(scoped) else scoped
 
     def open_group(self, row: dict[str, Any], stack: list[Group]) -> Group:
         name = self.claim_name(row, "group") or f"__group_row_{row.get('_row')}"
@@ -517,7 +553,7 @@ class _Compiler:
         self, row: dict[str, Any], kind: str, argument: str | None, or_other: bool, stack: list[Group]
     ) -> None:
         number = row.get("_row")
-        name = self.claim_name(row, "question")
+        name = self.claim_name(row, "question", stack)
         if name is None:
             return
         item = Field(
@@ -540,18 +576,16 @@ class _Compiler:
             self.error("survey", number, "label", f"question '{name}' has no label")
         self.read_required(item, row)
         for column in ("relevant", "constraint", "calculation", "choice_filter"):
-            self.queue_expression(item, column, row)
+            if column != "choice_filter" or kind in LIST_TYPES:
+                self.queue_expression(item, column, row)
         if kind == "calculate" and not row.get("calculation"):
             self.error("survey", number, "calculation", f"calculate '{name}' needs a calculation")
-        if kind != "calculate" and row.get("calculation") not in (None, ""):
-            self.error(
-                "survey",
-                number,
-                "calculation",
-                "only calculate questions take a calculation; use default for a starting value",
-            )
+        self.read_read_only(item, row)
         if kind not in LIST_TYPES and row.get("choice_filter") not in (None, ""):
-            self.error("survey", number, "choice_filter", "only select and rank questions take a choice_filter")
+            # as pyxform does: a choice_filter filters choices, and this question has none
+            self.note(
+                "survey", number, "choice_filter", "ignored: only select and rank questions have choices to filter"
+            )
         self.register(item, stack)
         if row.get("default") not in (None, ""):
             item.default = self.check_default(item, str(row["default"]))
@@ -636,6 +670,18 @@ class _Compiler:
             self.error("survey", row.get("_row"), "parameters", "range start and end must differ")
         return params
 
+    def read_read_only(self, item: Field, row: dict[str, Any]) -> None:
+        raw = str(row.get("read_only") or "").strip().lower()
+        if raw in ("yes", "true", "true()", "1"):
+            item.read_only = True
+        elif raw not in ("", "no", "false", "false()", "0"):
+            self.error(
+                "survey",
+                item.row,
+                "read_only",
+                f"read_only as a condition ({raw[:80]!r}) is not supported: write yes or no",
+            )
+
     def read_required(self, item: Field, row: dict[str, Any]) -> None:
         raw = str(row.get("required") or "").strip()
         lowered = raw.lower()
@@ -663,6 +709,9 @@ class _Compiler:
             return
         try:
             parsed = expressions.parse(str(source))
+        except expressions.UnsupportedFeature as exc:
+            self.error("survey", row.get("_row"), column, str(exc))
+            return
         except ExpressionError as exc:
             self.error("survey", row.get("_row"), column, f"invalid expression: {exc}")
             return

@@ -16,8 +16,9 @@ from django.http import QueryDict
 from config.collation import sorted_by
 
 from .answers import validate_answers
-from .expressions import Context, ExpressionError, to_string
+from .expressions import Context, ExpressionError, is_empty, to_string
 from .instrument import Field, Instrument
+from .labels import plain_label, render_label
 
 MANY_CHOICES = 12  # more options than this: a drop-down list instead of radio buttons
 
@@ -44,6 +45,8 @@ class Question:
     widget: str = "text"
     prefilled: bool = False
     attrs: dict[str, Any] = field(default_factory=dict)
+    read_only: bool = False  # filled in by the form: shown, never sent
+    shown: str = ""  # a read-only question's value as the respondent reads it
 
 
 @dataclass
@@ -93,7 +96,7 @@ def page_answers(instrument: Instrument, page_index: int, data: QueryDict) -> di
     """The answers a page's form posted, as the API would receive them ('' means no answer)."""
     answers: dict[str, Any] = {}
     for item in shown_fields(instrument, page_index):
-        if not item.takes_answer:
+        if not item.takes_answer or item.set_by_form:
             continue
         if item.type == "select_multiple":
             answers[item.name] = [v for v in data.getlist(item.name) if v]
@@ -151,8 +154,9 @@ def build_sections(
         group = instrument.groups.get(group_name) if group_name else None
         if group is not None and group.is_matrix:
             if current_group != group_name:
-                scale = [Option(c.name, instrument.text(c.labels, language)) for c in instrument.choices_for(item)]
-                label = instrument.text(group.labels, language)
+                shown = _shown(instrument, language, values)
+                scale = [Option(c.name, shown(c.labels)) for c in instrument.choices_for(item)]
+                label = shown(group.labels)
                 sections.append(Section(group_name, label, True, True, [], scale))
                 current_group = group_name
         elif not sections or sections[-1].is_matrix:
@@ -181,16 +185,18 @@ def _question(
     prefilled: set[str],
 ) -> Question:
     value = values.get(item.name, "")
+    shown = _shown(instrument, language, values)
     question = Question(
         name=item.name,
         type=item.type,
-        label=instrument.text(item.labels, language),
-        hint=instrument.text(item.hints, language),
+        label=shown(item.labels),
+        hint=shown(item.hints),
         required=item.required or item.required_if is not None,
         visible=visible,
         value=value,
         error=errors.get(item.name, ""),
         prefilled=item.name in prefilled,
+        read_only=item.set_by_form,
     )
     choices = instrument.choices_for(item)
     selected = set(value) if isinstance(value, list) else {to_string(value)}
@@ -199,13 +205,13 @@ def _question(
         question.options = [
             Option(
                 c.name,
-                instrument.text(c.labels, language),
+                shown(c.labels),
                 rank=str(order.index(c.name) + 1) if c.name in order else "",
             )
             for c in choices
         ]
     elif choices:
-        question.options = [Option(c.name, instrument.text(c.labels, language), c.name in selected) for c in choices]
+        question.options = [Option(c.name, shown(c.labels), c.name in selected) for c in choices]
         if item.type == "country":
             question.options = sorted_by(question.options, language, key=lambda o: o.label)
     question.widget = _widget(item, len(question.options))
@@ -220,7 +226,38 @@ def _question(
             question.widget = "radio"
         else:
             question.attrs = {"min": _plain(min(start, end)), "max": _plain(max(start, end)), "step": _plain(step)}
+    if question.read_only:
+        checked = [plain_label(o.label) for o in question.options if o.checked]
+        question.shown = ", ".join(checked) if question.options else ("" if is_empty(value) else to_string(value))
+        question.widget = "read_only"
     return question
+
+
+def answer_text(instrument: Instrument, language: str, values: dict[str, Any], name: str) -> str:
+    """An answer as a respondent reads it in a label's ${name}: the chosen choices' labels, or the value."""
+    item = instrument.fields.get(name)
+    value = values.get(name)
+    if item is None or is_empty(value):
+        return ""
+    chosen = (
+        value if isinstance(value, list) else to_string(value).split() if item.type == "select_multiple" else [value]
+    )
+    choices = {c.name: c for c in instrument.choices_for(item)}
+    if choices:
+        found = [choices[to_string(v)] for v in chosen if to_string(v) in choices]
+        return ", ".join(plain_label(instrument.text(c.labels, language)) for c in found)
+    return to_string(value)
+
+
+def _shown(instrument: Instrument, language: str, values: dict[str, Any]):
+    """Texts of the form as HTML: its formatting rendered and sanitised, ${name} showing answers."""
+
+    def shown(texts: dict[str, str]) -> str:
+        return render_label(
+            instrument.text(texts, language), lambda name: answer_text(instrument, language, values, name)
+        )
+
+    return shown
 
 
 def _widget(item: Field, option_count: int) -> str:
@@ -325,7 +362,7 @@ def page_view(
     group = instrument.pages[page_index].group
     return {
         "page": page_index,
-        "page_title": instrument.text(instrument.groups[group].labels, language) if group else "",
+        "page_title": plain_label(instrument.text(instrument.groups[group].labels, language)) if group else "",
         "sections": build_sections(instrument, page_index, shown, errors, language, today, prefilled),
         "errors": errors,
         "position": position + 1,

@@ -1,9 +1,10 @@
 """Reading XLSForm workbooks (.xlsx, .xls, .csv, .md) into version content.
 
-The workbook is read by pyxform's own XLSForm reader; the rows it returns
-(empty rows included, so numbering matches the spreadsheet) become the
-XLSForm-shaped content that a SurveyVersion stores, and the instrument
-compiler checks it. A form with any error is refused whole.
+The workbook is read and converted by pyxform (its reader, then its conversion,
+which resolves aliases and defaults and refuses what XLSForm refuses); its output
+is written back as the XLSForm-shaped content a SurveyVersion stores (see
+xlsform_pyxform), and the instrument compiler checks that against the platform's
+rules. A form with any error is refused whole.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pyxform.errors import PyXFormError
 from pyxform.xls2json_backends import get_xlsform
 
 from .instrument import Instrument, InstrumentError, Problem, compile_instrument
+from .xlsform_pyxform import PyxformRefused, canonical_content
 
 SHEETS = ("survey", "choices", "settings")
 _IGNORED_SHEETS = {
@@ -62,16 +64,39 @@ def read_workbook(data: bytes, filename: str = "form.xlsx") -> dict[str, Any]:
         raise InstrumentError(
             [Problem("workbook", None, None, f"the file could not be read as an XLSForm ({type(exc).__name__})")]
         ) from exc
-    content: dict[str, Any] = {"survey": [], "choices": [], "settings": {}}
-    for sheet in ("survey", "choices"):
-        rows = getattr(book, sheet) or []
-        content[sheet] = [{"_row": index + 2, **_clean_row(row)} for index, row in enumerate(rows) if row]
-    settings_rows = [_clean_row(row) for row in (book.settings or []) if row]
-    content["settings"] = settings_rows[0] if settings_rows else {}
+    book = _cleaned(book)
+    try:
+        content = canonical_content(book)
+    except PyxformRefused as exc:
+        if exc.crashed:
+            raise InstrumentError(_diagnose(book, exc)) from exc
+        raise InstrumentError([Problem(exc.sheet, exc.row, exc.column, exc.message)]) from exc
     content["_ignored_sheets"] = [
         name for name in (book.sheet_names or []) if name.lower() in _IGNORED_SHEETS and getattr(book, name.lower())
     ]
     return content
+
+
+def _diagnose(book: Any, exc: PyxformRefused) -> list[Problem]:
+    """pyxform failed without a reason (a Python error on some malformed cell): the platform's own
+    checks of the rows as written say what is wrong, where they can; the failure otherwise."""
+    content: dict[str, Any] = {"settings": {}}
+    for sheet in ("survey", "choices"):
+        content[sheet] = [{"_row": i + 2, **row} for i, row in enumerate(getattr(book, sheet) or []) if row]
+    try:
+        compile_instrument(content)
+    except InstrumentError as found:
+        return found.problems
+    return [Problem("workbook", None, None, f"pyxform could not convert the form ({exc.message})")]
+
+
+def _cleaned(book: Any) -> Any:
+    """The workbook's cells as text without NUL characters, which no database text column accepts."""
+    for sheet in ("survey", "choices", "settings"):
+        rows = getattr(book, sheet, None)
+        if rows:
+            setattr(book, sheet, [_clean_row(row) if row else row for row in rows])
+    return book
 
 
 def _clean_row(row: dict[str, Any]) -> dict[str, Any]:

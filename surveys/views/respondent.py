@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from config.links import link
 
+from ..labels import plain_label
 from ..models import Response, Wave
 from ..pages import applicable_pages, build_sections, merge, page_answers, relevant_fields
 from ..services import respondent as flow
@@ -32,24 +33,48 @@ def _open(kind: str, token: str) -> Handle:
     return handle
 
 
-def _languages(handle: Handle) -> list[tuple[str, str]]:
-    available = handle.wave.version.instrument.languages
-    return [(code, LANGUAGE_NAMES[code]) for code in LANGUAGE_NAMES if code in available]
+def form_languages(instrument) -> list[tuple[str, str]]:
+    """The languages a form is written in, for its language switch: Kazakh, Russian and English
+    first, then the form's others (named as the form names them, e.g. "Français"). A form
+    without language columns offers the interface's languages: its one text serves them all."""
+    available = [code for code in instrument.languages if code != "default"]
+    if not available:
+        return list(LANGUAGE_NAMES.items())
+    ordered = [c for c in LANGUAGE_NAMES if c in available] + [c for c in available if c not in LANGUAGE_NAMES]
+    return [(code, LANGUAGE_NAMES.get(code) or instrument.language_names.get(code) or code) for code in ordered]
 
 
-def _language(request: HttpRequest, handle: Handle) -> str:
-    offered = {code for code, _ in _languages(handle)}
+def interface_language(language: str) -> str:
+    """The interface's language for a form language: itself where the platform is translated into
+    it, English otherwise (a form in French is answered with English buttons)."""
+    return language if language in LANGUAGE_NAMES else "en"
+
+
+def choose_language(request: HttpRequest, instrument, *earlier: str | None) -> str:
+    offered = [code for code, _ in form_languages(instrument)]
     for candidate in (
         request.POST.get("lang"),
         request.GET.get("lang"),
-        handle.response.language,
-        handle.invitation.language if handle.invitation else None,
+        *earlier,
         translation.get_language_from_request(request),
-        handle.wave.version.default_language,
+        instrument.default_language,
     ):
         if candidate in offered:
             return candidate
-    return next(iter(offered), "kk")
+    return offered[0]
+
+
+def _languages(handle: Handle) -> list[tuple[str, str]]:
+    return form_languages(handle.wave.version.instrument)
+
+
+def _language(request: HttpRequest, handle: Handle) -> str:
+    return choose_language(
+        request,
+        handle.wave.version.instrument,
+        handle.response.language,
+        handle.invitation.language if handle.invitation else None,
+    )
 
 
 def _base_context(request: HttpRequest, handle: Handle, language: str) -> dict:
@@ -73,7 +98,7 @@ def _base_context(request: HttpRequest, handle: Handle, language: str) -> dict:
 def page(request: HttpRequest, kind: str, token: str) -> HttpResponse:
     handle = _open(kind, token)
     language = _language(request, handle)
-    with translation.override(language):
+    with translation.override(interface_language(language)):
         if handle.response.status == Response.Status.COMPLETE:
             # Back on a submitted response (the back button, the link opened again): say so and
             # lead to the thank-you page, rather than show a form that can no longer be sent.
@@ -142,7 +167,7 @@ def _render_page(
     context = {
         **_base_context(request, handle, language),
         "page": index,
-        "page_title": instrument.text(instrument.groups[group].labels, language) if group else "",
+        "page_title": plain_label(instrument.text(instrument.groups[group].labels, language)) if group else "",
         "sections": build_sections(instrument, index, values, errors, language, today, flow.prefilled_fields(handle)),
         "errors": errors,
         "position": position + 1,
@@ -173,7 +198,7 @@ def save(request: HttpRequest, kind: str, token: str) -> JsonResponse:
     language = _language(request, handle)
     if handle.response.status == Response.Status.COMPLETE:
         return JsonResponse({"saved": False, "reason": "submitted", "done_url": _done_url(handle)}, status=409)
-    with translation.override(language):
+    with translation.override(interface_language(language)):
         refusal = flow.link_refusal(handle)
     if refusal:
         return JsonResponse({"saved": False, "reason": "closed", "message": refusal}, status=409)
@@ -183,7 +208,7 @@ def save(request: HttpRequest, kind: str, token: str) -> JsonResponse:
     raw_page = request.POST.get("page", "")
     if not raw_page.isdecimal() or int(raw_page) >= len(instrument.pages):
         return JsonResponse({"saved": False, "reason": "page"}, status=400)
-    with translation.override(language):
+    with translation.override(interface_language(language)):
         posted = page_answers(instrument, int(raw_page), request.POST)
         result = flow.page_save(handle=handle, page=int(raw_page), posted=posted, language=language, action="stay")
         if result.quota_full:
@@ -201,7 +226,7 @@ def save(request: HttpRequest, kind: str, token: str) -> JsonResponse:
 def done(request: HttpRequest, kind: str, token: str) -> HttpResponse:
     handle = _open(kind, token)
     language = _language(request, handle)
-    with translation.override(language):
+    with translation.override(interface_language(language)):
         if handle.response.status != Response.Status.COMPLETE:
             return redirect(f"respondent-page-{kind}", token=token)
         context = {
@@ -226,21 +251,9 @@ def public_start(request: HttpRequest, slug: str) -> HttpResponse:
     if earlier is not None and earlier.wave.pk == wave.pk:
         return redirect("respondent-page-r", token=earlier.token)
     instrument = wave.version.instrument
-    offered = [(c, n) for c, n in LANGUAGE_NAMES.items() if c in instrument.languages]
-    language = next(
-        (
-            c
-            for c in (
-                request.POST.get("lang"),
-                request.GET.get("lang"),
-                translation.get_language_from_request(request),
-                wave.version.default_language,
-            )
-            if c in dict(offered)
-        ),
-        offered[0][0] if offered else "kk",
-    )
-    with translation.override(language):
+    offered = form_languages(instrument)
+    language = choose_language(request, instrument)
+    with translation.override(interface_language(language)):
         refusal = flow.public_refusal(wave)
         context = {
             "wave": wave,

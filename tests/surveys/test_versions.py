@@ -102,15 +102,15 @@ def test_the_import_endpoint_imports_and_reports(designer_api):
 def test_the_import_endpoint_refuses_an_invalid_form_with_every_problem(designer_api):
     rows = [
         {"type": "integr", "name": "a", EN: "A"},
-        {"type": "text", "name": "a", EN: "B"},
-        {"type": "text", "name": "b", EN: "C"},
+        {"type": "text", "name": "b"},
+        {"type": "text", "name": "c", EN: "C"},
     ]
     upload = io.BytesIO(xlsform(rows))
     upload.name = "bad.xlsx"
     response = designer_api.post("/api/v1/surveys/import/", {"file": upload}, format="multipart")
     assert response.status_code == 400
     errors = response.json()["errors"]
-    assert [(e["sheet"], e["row"], e["column"]) for e in errors] == [("survey", 2, "type"), ("survey", 3, "name")]
+    assert [(e["sheet"], e["row"], e["column"]) for e in errors] == [("survey", 2, "type"), ("survey", 3, "label")]
     assert not SurveyVersion.objects.exists()
 
 
