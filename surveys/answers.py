@@ -12,14 +12,15 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from dataclasses import dataclass
+from collections import ChainMap
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from .countries import country_codes
-from .expressions import Context, ExpressionError, is_empty, to_string
+from .expressions import Context, ExpressionError, Nodeset, is_empty, to_number, to_string
 from .instrument import Choice, Field, Instrument
 
 MAX_TEXT_LENGTH = 10_000
@@ -28,6 +29,7 @@ _INTEGER_RE = re.compile(r"^[+-]?\d{1,18}$")
 _DECIMAL_RE = re.compile(r"^[+-]?(\d{1,18}(\.\d{0,12})?|\.\d{1,12})$")
 _TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$")
 _MAX_RELEVANCE_PASSES = 5
+MAX_INSTANCES = 50  # entries of one repeat group in one response
 
 MESSAGES = {
     "required": _("This question requires an answer."),
@@ -50,6 +52,8 @@ MESSAGES = {
     "constraint": _("This answer is not valid."),
     "unknown_field": _("This is not a question of this survey version."),
     "expression": _("This answer could not be checked: %(reason)s"),
+    "repeat": _("Send the entries of a repeated section as a list of objects."),
+    "repeat_many": _("At most %(max)s entries can be given."),
 }
 
 
@@ -68,6 +72,8 @@ class AnswerError(ValueError):
 class Outcome:
     answers: dict[str, Any]
     errors: dict[str, str]
+    # questions that apply under these answers: names, and "jobs[2].employer" inside repeats
+    visible: set[str] = field(default_factory=set)
 
     @property
     def valid(self) -> bool:
@@ -258,6 +264,15 @@ def validate_answers(
 
 
 class _Validation:
+    """One response's answers checked against the version.
+
+    Questions inside a repeat group are answered once per instance: the answers arrive as a
+    list of objects under the repeat's name, each instance is checked with its own values in
+    scope (``${name}`` inside the instance is that instance's answer, ``position(..)`` its
+    number from 1), and errors are keyed ``jobs[2].employer``. Seen from outside, a repeated
+    question is a node-set (``sum(${salary})``) and the repeat's name its instances.
+    """
+
     def __init__(
         self, instrument: Instrument, raw: dict[str, Any], complete: bool, language: str | None, today: dt.date
     ):
@@ -269,22 +284,45 @@ class _Validation:
         self.errors: dict[str, str] = {}
         self.values: dict[str, Any] = {}
         self.relevant: dict[str, bool] = {}
+        self.instances: dict[str, list[dict[str, Any]]] = {}  # coerced answers per repeat instance
+        self.settled: dict[str, list[dict[str, Any]]] = {}  # after relevance and calculations
+        self.instance_relevant: dict[str, list[dict[str, bool]]] = {}
+        self.scope: Any = self.values  # the values expressions see (an instance's, inside a repeat)
+        self.prefix = ""  # "jobs[2]." while an instance is checked
+        self.position: int | None = None
 
     def run(self) -> Outcome:
         self.coerce_all()
         self.settle_relevance()
+        if self.instrument.repeats:
+            self.settle_repeats()
+            self.settle_relevance()  # once more: sums and counts over the repeats are now known
         for name, relevant in self.relevant.items():
+            if name in self.instrument.repeats:
+                continue
             if not relevant:
                 self.errors.pop(name, None)
                 continue
             item = self.instrument.fields[name]
             if item.takes_answer and name not in self.errors:
                 self.check(item)
-        return Outcome(self.cleaned(), self.errors)
+        return Outcome(self.cleaned(), self.errors, self.visible())
+
+    def visible(self) -> set[str]:
+        shown = {name for name, relevant in self.relevant.items() if relevant}
+        for name, instances in self.instance_relevant.items():
+            for index, relevant in enumerate(instances, start=1):
+                shown.update(f"{name}[{index}].{field}" for field, ok in relevant.items() if ok)
+        return shown
 
     def context(self, current: Any = None, choice: dict[str, Any] | None = None) -> Context:
         return Context(
-            values=self.values, current=current, today=self.today, choice=choice, choice_label=self.choice_label
+            values=self.scope,
+            current=current,
+            today=self.today,
+            choice=choice,
+            choice_label=self.choice_label,
+            position=self.position,
         )
 
     def choice_label(self, field_name: str, value: str) -> str:
@@ -299,9 +337,13 @@ class _Validation:
 
     def coerce_all(self) -> None:
         fields = self.instrument.fields
+        repeats = self.instrument.repeats
         for name, value in self.raw.items():
+            if name in repeats:
+                self.coerce_repeat(name, value)
+                continue
             item = fields.get(name)
-            if item is None:
+            if item is None or item.repeat is not None:
                 self.errors[str(name)[:100]] = str(MESSAGES["unknown_field"])
             elif item.takes_answer and not item.set_by_form and value not in (None, "", []):
                 try:
@@ -309,16 +351,53 @@ class _Validation:
                 except AnswerError as exc:
                     self.errors[name] = exc.message()
 
+    def coerce_repeat(self, name: str, value: Any) -> None:
+        if value in (None, "", []):
+            return
+        if not isinstance(value, list) or not all(isinstance(entry, dict) for entry in value):
+            self.errors[name] = str(MESSAGES["repeat"])
+            return
+        if len(value) > MAX_INSTANCES:
+            self.errors[name] = str(MESSAGES["repeat_many"] % {"max": MAX_INSTANCES})
+            return
+        inside = {f.name: f for f in self.instrument.repeat_fields(name)}
+        coerced: list[dict[str, Any]] = []
+        for index, entry in enumerate(value, start=1):
+            answers: dict[str, Any] = {}
+            for key, answer in entry.items():
+                item = inside.get(key)
+                where = f"{name}[{index}].{str(key)[:100]}"
+                if item is None:
+                    self.errors[where] = str(MESSAGES["unknown_field"])
+                elif item.takes_answer and not item.set_by_form and answer not in (None, "", []):
+                    try:
+                        answers[key] = coerce_answer(item, answer, self.instrument.choices_for(item))
+                    except AnswerError as exc:
+                        self.errors[where] = exc.message()
+            coerced.append(answers)
+        self.instances[name] = coerced
+
+    def expose_repeats(self) -> None:
+        """Each repeated question as a node-set, and each repeat as its instances, for the form's
+        expressions outside the repeat."""
+        for name in self.instrument.repeats:
+            instances = self.settled.get(name, self.instances.get(name, []))
+            self.values[name] = Nodeset(instances)
+            for item in self.instrument.repeat_fields(name):
+                self.values[item.name] = Nodeset(instance.get(item.name) for instance in instances)
+
     def settle_relevance(self) -> None:
         """Relevance and calculations in document order, repeated until stable.
 
         One pass suffices for forms that only look backwards; a question whose
         relevance reads a later answer settles in a further pass.
         """
+        self.expose_repeats()
         answered = dict(self.values)
+        top = self.instrument.top_fields()
         for _pass in range(_MAX_RELEVANCE_PASSES if self.instrument.looks_ahead else 1):
             previous = dict(self.relevant)
-            for item in self.instrument.fields.values():
+            for item in top:
                 relevant = self.is_relevant(item)
                 self.relevant[item.name] = relevant
                 if not relevant:
@@ -332,13 +411,83 @@ class _Validation:
             if self.relevant == previous:
                 break
 
+    def settle_repeats(self) -> None:
+        for name, group in self.instrument.repeats.items():
+            chain = [self.instrument.groups[g].relevant for g in self.ancestors(name)] + [group.relevant]
+            relevant = self.all_hold([expr for expr in chain if expr is not None], name)
+            self.relevant[name] = relevant
+            instances = self.instances.get(name, []) if relevant else []
+            if relevant and group.repeat_count is not None:
+                wanted = self.count_of(group, name)
+                if wanted is not None:
+                    instances = instances[:wanted] + [{} for _ in range(wanted - len(instances))]
+            self.settled[name] = []
+            self.instance_relevant[name] = []
+            for index, answers in enumerate(instances, start=1):
+                self.settle_instance(name, index, answers)
+            self.scope, self.prefix, self.position = self.values, "", None
+
+    def ancestors(self, name: str) -> list[str]:
+        found, parent = [], self.instrument.groups[name].parent
+        while parent:
+            found.insert(0, parent)
+            parent = self.instrument.groups[parent].parent
+        return found
+
+    def count_of(self, group: Any, name: str) -> int | None:
+        try:
+            number = to_number(group.repeat_count.evaluate(self.context()))
+        except ExpressionError as exc:
+            self.errors[name] = str(MESSAGES["expression"] % {"reason": exc})
+            return None
+        return int(max(0, min(MAX_INSTANCES, number))) if math.isfinite(number) else 0
+
+    def all_hold(self, chain: list[Any], key: str) -> bool:
+        for expression in chain:
+            try:
+                if not expression.test(self.context()):
+                    return False
+            except ExpressionError as exc:
+                self.errors[key] = str(MESSAGES["expression"] % {"reason": exc})
+                return True
+        return True
+
+    def settle_instance(self, name: str, index: int, answers: dict[str, Any]) -> None:
+        values: dict[str, Any] = {}
+        self.scope = ChainMap(values, self.values)
+        self.prefix, self.position = f"{name}[{index}].", index
+        inside = self.instrument.repeat_fields(name)
+        relevant: dict[str, bool] = {}
+        for _pass in range(_MAX_RELEVANCE_PASSES if self.instrument.looks_ahead else 1):
+            previous = dict(relevant)
+            for item in inside:
+                relevant[item.name] = self.is_relevant(item)
+                if not relevant[item.name]:
+                    values[item.name] = None
+                elif item.calculation is not None:
+                    values[item.name] = self.evaluate(item, item.calculation)
+                elif item.read_only:
+                    values[item.name] = item.default
+                else:
+                    values[item.name] = answers.get(item.name)
+            if relevant == previous:
+                break
+        for item in inside:
+            key = self.prefix + item.name
+            if not relevant[item.name]:
+                self.errors.pop(key, None)
+            elif item.takes_answer and key not in self.errors:
+                self.check(item)
+        self.settled[name].append(values)
+        self.instance_relevant[name].append(relevant)
+
     def is_relevant(self, item: Field) -> bool:
         for expression in self.instrument.relevance_chain(item):
             try:
                 if not expression.test(self.context()):
                     return False
             except ExpressionError as exc:
-                self.errors[item.name] = str(MESSAGES["expression"] % {"reason": exc})
+                self.errors[self.prefix + item.name] = str(MESSAGES["expression"] % {"reason": exc})
                 return True
         return True
 
@@ -346,29 +495,30 @@ class _Validation:
         try:
             return expression.evaluate(self.context())
         except ExpressionError as exc:
-            self.errors[item.name] = str(MESSAGES["expression"] % {"reason": exc})
+            self.errors[self.prefix + item.name] = str(MESSAGES["expression"] % {"reason": exc})
             return None
 
     def check(self, item: Field) -> None:
-        value = self.values.get(item.name)
+        key = self.prefix + item.name
+        value = self.scope.get(item.name)
         try:
             if is_empty(value):
                 if self.complete and self.is_required(item):
-                    self.errors[item.name] = self.instrument.text(item.required_message, self.language) or str(
+                    self.errors[key] = self.instrument.text(item.required_message, self.language) or str(
                         MESSAGES["required"]
                     )
                 return
             self.check_filter(item, value)
-            if item.constraint is not None and item.constraint.refs & self.errors.keys():
+            if item.constraint is not None and {self.prefix + r for r in item.constraint.refs} & self.errors.keys():
                 return  # it reads an answer already reported as invalid: one message is enough
             if item.constraint is not None and not item.constraint.test(self.context(current=value)):
-                self.errors[item.name] = self.instrument.text(item.constraint_message, self.language) or str(
+                self.errors[key] = self.instrument.text(item.constraint_message, self.language) or str(
                     MESSAGES["constraint"]
                 )
         except AnswerError as exc:
-            self.errors[item.name] = exc.message()
+            self.errors[key] = exc.message()
         except ExpressionError as exc:
-            self.errors[item.name] = str(MESSAGES["expression"] % {"reason": exc})
+            self.errors[key] = str(MESSAGES["expression"] % {"reason": exc})
 
     def is_required(self, item: Field) -> bool:
         if item.required_if is not None:
@@ -389,13 +539,26 @@ class _Validation:
 
     def cleaned(self) -> dict[str, Any]:
         cleaned: dict[str, Any] = {}
-        for item in self.instrument.fields.values():
+        for item in self.instrument.top_fields():
             if not self.relevant.get(item.name) or item.name in self.errors:
                 continue
             value = self.values.get(item.name)
             if item.type == "note" or is_empty(value):
                 continue
             cleaned[item.name] = json_value(value)
+        for name in self.instrument.repeats:
+            if not self.relevant.get(name) or not self.settled.get(name):
+                continue
+            rows = []
+            for index, values in enumerate(self.settled[name], start=1):
+                row = {}
+                for item in self.instrument.repeat_fields(name):
+                    value = values.get(item.name)
+                    if item.type == "note" or is_empty(value) or f"{name}[{index}].{item.name}" in self.errors:
+                        continue
+                    row[item.name] = json_value(value)
+                rows.append(row)
+            cleaned[name] = rows
         return cleaned
 
 

@@ -50,6 +50,7 @@ _TOKEN_RE = re.compile(
   | (?P<string>'[^']*'|"[^"]*")
   | (?P<op>!=|<=|>=|=|<|>|\+|-|\*|\(|\)|,)
   | (?P<name>[A-Za-z_][A-Za-z0-9_.:-]*)
+  | (?P<parent>\.\.)
   | (?P<dot>\.)
     """,
     re.VERBOSE,
@@ -114,6 +115,13 @@ class Context:
     choice: Mapping[str, Any] | None = None
     # jr:choice-name(): the label of a choice of a question, in the respondent's language
     choice_label: Callable[[str, str], str] | None = None
+    position: int | None = None  # position(..): the repeat instance being evaluated, from 1
+
+
+class Nodeset(list):
+    """The values of a question inside a repeat group, one per instance, seen from outside the
+    instance (what XPath calls a node-set): sum(), count(), min(), max(), join() and
+    indexed-repeat() read it; a repeat group's own name gives its instances."""
 
 
 class Node:
@@ -321,6 +329,12 @@ class _Parser:
         if spec is None:
             raise ExpressionError(f"unknown function {name}() at position {name_token.pos + 1}")
         self.expect("(")
+        if name == "position":  # position(..): the only use of '..', the current repeat instance
+            if self.token.kind != "parent":
+                raise ExpressionError("position() takes '..' (the repeat instance), as in position(..)")
+            self.advance()
+            self.expect(")")
+            return Call(name, [])
         args: list[Node] = []
         with self._nested():
             if not (self.token.kind == "op" and self.token.value == ")"):
@@ -366,8 +380,6 @@ UNSUPPORTED_FEATURES: tuple[tuple[re.Pattern[str], str, str], ...] = (
      "read only through the question types"),
     (re.compile(r"\$\{last-saved#"), "${last-saved#...}", "there is no form saved earlier on a device: prefill "
      "from the panel instead"),
-    (re.compile(r"\b(?:position|indexed-repeat|count|sum|count-non-empty)\s*\(\s*(?:\.\.|\$\{)"),
-     "position(..), indexed-repeat() and sum() or count() over a repeat", "repeats are asked once"),
     (re.compile(r"\b(?:random|randomize|uuid)\s*\("), "random(), randomize() and uuid()", "the server recomputes "
      "calculations from the answers, so their value would change on every save"),
     (re.compile(r"\b(?:area|distance|geofence)\s*\("), "area(), distance() and geofence()", "they need location "
@@ -709,14 +721,55 @@ def _fn_pow(ctx: Context, args: list[Node]) -> int | float:
         raise ExpressionError("number is too large") from None
 
 
+def _flat(values: list[Any]) -> list[Any]:
+    """Arguments with each repeat's node-set spread out (its empty answers left out)."""
+    out: list[Any] = []
+    for value in values:
+        if isinstance(value, Nodeset):
+            out.extend(v for v in value if not is_empty(v))
+        else:
+            out.append(value)
+    return out
+
+
 def _fn_min(ctx: Context, args: list[Node]) -> int | float:
-    numbers = [to_number(v) for v in _arg_values(ctx, args)]
-    return math.nan if any(math.isnan(n) for n in numbers) else min(numbers)
+    numbers = [to_number(v) for v in _flat(_arg_values(ctx, args))]
+    return math.nan if not numbers or any(math.isnan(n) for n in numbers) else min(numbers)
 
 
 def _fn_max(ctx: Context, args: list[Node]) -> int | float:
-    numbers = [to_number(v) for v in _arg_values(ctx, args)]
-    return math.nan if any(math.isnan(n) for n in numbers) else max(numbers)
+    numbers = [to_number(v) for v in _flat(_arg_values(ctx, args))]
+    return math.nan if not numbers or any(math.isnan(n) for n in numbers) else max(numbers)
+
+
+def _fn_sum(ctx: Context, args: list[Node]) -> int | float:
+    value = args[0].evaluate(ctx)
+    numbers = [to_number(v) for v in (value if isinstance(value, Nodeset) else [value]) if not is_empty(v)]
+    return _checked(sum(numbers)) if all(math.isfinite(n) for n in numbers) else math.nan
+
+
+def _fn_count(ctx: Context, args: list[Node]) -> int:
+    value = args[0].evaluate(ctx)
+    if isinstance(value, Nodeset):
+        return len(value)
+    return 0 if is_empty(value) else 1
+
+
+def _fn_count_non_empty(ctx: Context, args: list[Node]) -> int:
+    value = args[0].evaluate(ctx)
+    return sum(1 for v in (value if isinstance(value, Nodeset) else [value]) if not is_empty(v))
+
+
+def _fn_indexed_repeat(ctx: Context, args: list[Node]) -> Any:
+    value = args[0].evaluate(ctx)
+    index = to_number(args[2].evaluate(ctx))
+    if not isinstance(value, Nodeset) or not math.isfinite(index) or not 1 <= index <= len(value):
+        return ""
+    return value[int(index) - 1]
+
+
+def _fn_position(ctx: Context, args: list[Node]) -> int | float:
+    return ctx.position if ctx.position is not None else math.nan
 
 
 def _fn_string(ctx: Context, args: list[Node]) -> str:
@@ -907,7 +960,7 @@ def _fn_checklist(ctx: Context, args: list[Node]) -> bool:
 
 def _fn_join(ctx: Context, args: list[Node]) -> str:
     values = _arg_values(ctx, args)
-    parts = [to_string(item) for v in values[1:] for item in (v if isinstance(v, list) else [v])]
+    parts = [to_string(item) for item in _flat(values[1:])]
     text = to_string(values[0]).join(parts)
     if len(text) > MAX_STRING_LENGTH:
         raise ExpressionError("text is too long")
@@ -978,6 +1031,11 @@ FUNCTIONS: dict[str, FunctionSpec] = {
     "floor": FunctionSpec(_unary_math(math.floor), 1, 1),
     "ceiling": FunctionSpec(_unary_math(math.ceil), 1, 1),
     "once": FunctionSpec(_fn_once, 1, 1),
+    "sum": FunctionSpec(_fn_sum, 1, 1),
+    "count": FunctionSpec(_fn_count, 1, 1),
+    "count-non-empty": FunctionSpec(_fn_count_non_empty, 1, 1),
+    "indexed-repeat": FunctionSpec(_fn_indexed_repeat, 3, 3),
+    "position": FunctionSpec(_fn_position, 0, 0),
     "now": FunctionSpec(_fn_now, 0, 0),
     "format-date": FunctionSpec(_fn_format_date, 2, 2),
     "format-date-time": FunctionSpec(_fn_format_date, 2, 2),

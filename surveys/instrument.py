@@ -27,13 +27,21 @@ _LANG_CODE_RE = re.compile(r"\(([A-Za-z]{2,3}(?:-[A-Za-z0-9]+)*)\)\s*$")
 TRANSLATABLE = ("label", "hint", "required_message", "constraint_message")
 SETTING_LIMITS = {"form_title": 200, "form_id": 80, "version": 100}
 EXPRESSION_COLUMNS = ("relevant", "constraint", "calculation", "choice_filter", "required")
-SURVEY_COLUMNS = {"type", "name", "appearance", "default", "parameters", "read_only", *EXPRESSION_COLUMNS}
+SURVEY_COLUMNS = {
+    "type",
+    "name",
+    "appearance",
+    "default",
+    "parameters",
+    "read_only",
+    "repeat_count",
+    *EXPRESSION_COLUMNS,
+}
 CHOICE_COLUMNS = {"list_name", "name"}
 # Columns of other XLSForm features: read, reported as ignored.
 IGNORED_COLUMNS = {
     "guidance_hint": "guidance hints are for printed forms; they are not shown",
     "trigger": "triggers are not supported; calculations are recomputed on every change",
-    "repeat_count": "repeats are asked once (see the repeat rule)",
     "media": "media (images, audio, video) in questions are not shown",
     "image": "media (images, audio, video) in questions are not shown",
     "audio": "media (images, audio, video) in questions are not shown",
@@ -84,7 +92,6 @@ OMITTED_TYPES = {
 # The rules, in words, for the import report and the documentation.
 UNSUPPORTED_TYPES = {
     **{name: f"left out of the version: {why}" for name, why in OMITTED_TYPES.items()},
-    "begin_repeat": "asked once, as an ordinary group: repeats are not supported",
     "select_one_from_file": "refused unless the file is countries.csv (the built-in ISO 3166 list)",
     "select_multiple_from_file": "refused: choice lists from external files are not supported",
     "select_one_external": "refused: external choice lists are not supported",
@@ -149,6 +156,7 @@ class Field:
     groups: tuple[str, ...] = ()
     or_other: bool = False
     read_only: bool = False
+    repeat: str | None = None  # the repeat group the question is asked in, once per instance
 
     @property
     def takes_answer(self) -> bool:
@@ -171,6 +179,8 @@ class Group:
     parent: str | None = None
     children: list[str] = field(default_factory=list)
     is_matrix: bool = False
+    is_repeat: bool = False
+    repeat_count: Expression | None = None  # a fixed number of instances, when the form sets one
 
 
 @dataclass
@@ -223,6 +233,17 @@ class Instrument:
             if lang and texts.get(lang):
                 return texts[lang]
         return ""
+
+    @property
+    def repeats(self) -> dict[str, Group]:
+        return {name: group for name, group in self.groups.items() if group.is_repeat}
+
+    def top_fields(self) -> list[Field]:
+        """Questions answered once per response (outside any repeat group)."""
+        return [f for f in self.fields.values() if f.repeat is None]
+
+    def repeat_fields(self, repeat: str) -> list[Field]:
+        return [f for f in self.fields.values() if f.repeat == repeat]
 
     def choices_for(self, item: Field) -> list[Choice]:
         return self.choice_lists.get(item.list_name or "", [])
@@ -446,11 +467,14 @@ class _Compiler:
                 self.close_group(stack.pop())
             return
         if kind in ("begin_group", "begin_repeat"):
-            if kind == "begin_repeat":
-                self.note(
-                    "survey", number, "type", f"repeat '{row.get('name', '')}' {UNSUPPORTED_TYPES['begin_repeat']}"
+            if kind == "begin_repeat" and any(g.is_repeat for g in stack):
+                self.error(
+                    "survey",
+                    number,
+                    "type",
+                    f"repeat '{row.get('name', '')}' is inside another repeat: repeats within repeats are not supported",
                 )
-            stack.append(self.open_group(row, stack))
+            stack.append(self.open_group(row, stack, is_repeat=kind == "begin_repeat"))
             return
         if kind in OMITTED_TYPES:
             self.note(
@@ -517,7 +541,7 @@ class _Compiler:
         taken = scoped in self.fields or scoped in self.groups or scoped in self.reserved
         return None if taken or not NAME_RE.match(scoped) else scoped
 
-    def open_group(self, row: dict[str, Any], stack: list[Group]) -> Group:
+    def open_group(self, row: dict[str, Any], stack: list[Group], is_repeat: bool = False) -> Group:
         name = self.claim_name(row, "group") or f"__group_row_{row.get('_row')}"
         group = Group(
             name=name,
@@ -526,13 +550,18 @@ class _Compiler:
             appearance=str(row.get("appearance") or ""),
             parent=stack[-1].name if stack else None,
         )
-        group.is_matrix = "table-list" in group.appearance.split()
+        group.is_matrix = "table-list" in group.appearance.split() and not is_repeat
+        group.is_repeat = is_repeat
         self.groups[name] = group
         if stack:
             stack[-1].children.append(name)
         else:
             self.pages.append(Page(group=name, fields=[]))
         self.queue_expression(group, "relevant", row)
+        if is_repeat:
+            self.queue_expression(group, "repeat_count", row)
+        elif row.get("repeat_count") not in (None, ""):
+            self.error("survey", group.row, "repeat_count", "only a repeat takes a repeat_count")
         return group
 
     def close_group(self, group: Group) -> None:
@@ -567,6 +596,7 @@ class _Compiler:
             appearance=str(row.get("appearance") or ""),
             groups=tuple(g.name for g in stack),
             or_other=or_other,
+            repeat=next((g.name for g in reversed(stack) if g.is_repeat), None),
         )
         if kind in LIST_TYPES:
             self.attach_list(item, argument, or_other)
@@ -642,6 +672,7 @@ class _Compiler:
             required=True,
             labels={lang: OTHER_SPECIFY_LABELS.get(lang, "Please specify") for lang in self.languages},
             relevant=expressions.parse(f"selected(${{{item.name}}}, 'other')"),
+            repeat=item.repeat,
         )
         self.register(extra, stack)
 
@@ -718,7 +749,7 @@ class _Compiler:
         self.pending.append((owner, column, parsed, row))
 
     def check_expressions(self) -> None:
-        known = set(self.fields)
+        known = set(self.fields) | {name for name, group in self.groups.items() if group.is_repeat}
         for owner, column, parsed, row in self.pending:
             number = row.get("_row")
             for ref in sorted(parsed.refs - known):

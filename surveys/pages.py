@@ -8,6 +8,7 @@ calls, so relevance is decided by the same interpreter everywhere.
 from __future__ import annotations
 
 import datetime as dt
+from collections import ChainMap
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +16,7 @@ from django.http import QueryDict
 
 from config.collation import sorted_by
 
-from .answers import validate_answers
+from .answers import MAX_INSTANCES, validate_answers
 from .expressions import Context, ExpressionError, is_empty, to_string
 from .instrument import Field, Instrument
 from .labels import plain_label, render_label
@@ -59,6 +60,10 @@ class Section:
     visible: bool
     questions: list[Question]
     scale: list[Option] = field(default_factory=list)
+    repeat: str = ""  # an entry of this repeat group (index from 1), or its "add an entry" row
+    index: int = 0
+    entries: int = 0  # on the "add" row: how many entries the page shows
+    fixed: bool = False  # the form sets the number of entries: no adding or removing
 
 
 def relevant_fields(instrument: Instrument, answers: dict[str, Any], today: dt.date) -> set[str]:
@@ -66,8 +71,14 @@ def relevant_fields(instrument: Instrument, answers: dict[str, Any], today: dt.d
     values = dict(answers)
     relevant: set[str] = set()
     for item in instrument.fields.values():
+        # inside a repeat, whether the page applies rests on the groups; each entry decides the rest
+        chain = (
+            [e for e in (instrument.groups[g].relevant for g in item.groups) if e is not None]
+            if item.repeat
+            else instrument.relevance_chain(item)
+        )
         try:
-            ok = all(expr.test(Context(values=values, today=today)) for expr in instrument.relevance_chain(item))
+            ok = all(expr.test(Context(values=values, today=today)) for expr in chain)
         except ExpressionError:
             ok = True
         if ok:
@@ -75,6 +86,15 @@ def relevant_fields(instrument: Instrument, answers: dict[str, Any], today: dt.d
         else:
             values[item.name] = None
     return relevant
+
+
+def visible_names(instrument: Instrument, answers: dict[str, Any], today: dt.date) -> set[str]:
+    """What the page script shows after a save: the relevant questions, and inside repeats each
+    entry's relevant questions by their page names ("jobs[2].employer")."""
+    names = relevant_fields(instrument, answers, today)
+    if instrument.repeats:
+        names |= validate_answers(instrument, answers, complete=False, language=None, today=today).visible
+    return names
 
 
 def shown_fields(instrument: Instrument, page_index: int) -> list[Field]:
@@ -98,17 +118,46 @@ def page_answers(instrument: Instrument, page_index: int, data: QueryDict) -> di
     for item in shown_fields(instrument, page_index):
         if not item.takes_answer or item.set_by_form:
             continue
-        if item.type == "select_multiple":
-            answers[item.name] = [v for v in data.getlist(item.name) if v]
-        elif item.type == "rank":
-            answers[item.name] = _ranking(instrument, item, data)
-        else:
-            answers[item.name] = data.get(item.name, "").strip()
+        if item.repeat:  # each entry's inputs are named "jobs[2].employer"; "jobs__count" says how many
+            entries = answers.setdefault(item.repeat, [{} for _ in range(_entry_count(data, item.repeat))])
+            for index, entry in enumerate(entries, start=1):
+                entry[item.name] = _posted(instrument, item, data, f"{item.repeat}[{index}].{item.name}")
+            continue
+        answers[item.name] = _posted(instrument, item, data, item.name)
     return answers
 
 
-def _ranking(instrument: Instrument, item: Field, data: QueryDict) -> list[str] | str:
-    ranks = {c.name: data.get(f"{item.name}__rank__{c.name}", "").strip() for c in instrument.choices_for(item)}
+def _entry_count(data: QueryDict, repeat: str) -> int:
+    raw = data.get(f"{repeat}__count", "")
+    return min(int(raw), MAX_INSTANCES) if raw.isdecimal() else 0
+
+
+def _posted(instrument: Instrument, item: Field, data: QueryDict, key: str) -> Any:
+    if item.type == "select_multiple":
+        return [v for v in data.getlist(key) if v]
+    if item.type == "rank":
+        return _ranking(instrument, item, data, key)
+    return data.get(key, "").strip()
+
+
+def entries_change(answers: dict[str, Any], action: str) -> bool:
+    """The page's "add an entry" (``add:jobs``) and "remove entry 2" (``remove:jobs:2``) buttons,
+    applied to the posted answers; False when the action is neither."""
+    kind, _, rest = action.partition(":")
+    repeat, _, number = rest.partition(":")
+    entries = answers.get(repeat)
+    if kind == "add" and isinstance(entries, list) and len(entries) < MAX_INSTANCES:
+        entries.append({})
+        return True
+    if kind == "remove" and isinstance(entries, list) and number.isdecimal() and 1 <= int(number) <= len(entries):
+        del entries[int(number) - 1]
+        return True
+    return kind in ("add", "remove")
+
+
+def _ranking(instrument: Instrument, item: Field, data: QueryDict, key: str | None = None) -> list[str] | str:
+    key = key or item.name
+    ranks = {c.name: data.get(f"{key}__rank__{c.name}", "").strip() for c in instrument.choices_for(item)}
     if not any(ranks.values()):
         return ""
     try:
@@ -132,8 +181,15 @@ def page_errors(
 ) -> dict[str, str]:
     """Errors of one page's questions (required answers only when moving on)."""
     outcome = validate_answers(instrument, answers, complete=required, language=language, today=today)
-    on_page = {f.name for f in shown_fields(instrument, page_index)}
-    return {name: message for name, message in outcome.errors.items() if name in on_page}
+    return errors_on_page(instrument, page_index, outcome.errors)
+
+
+def errors_on_page(instrument: Instrument, page_index: int, errors: dict[str, str]) -> dict[str, str]:
+    """The errors of a page's questions (a repeat's entries' errors, "jobs[2].end", included)."""
+    keys = set()
+    for item in shown_fields(instrument, page_index):
+        keys.add(item.repeat or item.name)
+    return {key: message for key, message in errors.items() if key.split("[", 1)[0] in keys}
 
 
 def build_sections(
@@ -146,10 +202,18 @@ def build_sections(
     prefilled: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> list[Section]:
     """What the page template renders: sections of questions with labels, options and state."""
-    relevant = relevant_fields(instrument, _typed_for_relevance(instrument, values, today), today)
+    outcome = validate_answers(instrument, values, complete=False, language=None, today=today)
+    relevant = relevant_fields(instrument, outcome.answers, today)
     sections: list[Section] = []
     current_group = None
+    done: set[str] = set()
     for item in shown_fields(instrument, page_index):
+        if item.repeat:
+            if item.repeat not in done:
+                done.add(item.repeat)
+                sections += _entries(instrument, page_index, item.repeat, values, outcome, errors, language, relevant)
+            current_group = None
+            continue
         group_name = item.groups[-1] if item.groups else None
         group = instrument.groups.get(group_name) if group_name else None
         if group is not None and group.is_matrix:
@@ -165,14 +229,48 @@ def build_sections(
         question = _question(instrument, item, values, errors, language, item.name in relevant, prefilled)
         sections[-1].questions.append(question)
     for section in sections:
-        section.visible = any(q.visible for q in section.questions)
+        if section.questions:
+            section.visible = any(q.visible for q in section.questions)
     return sections
 
 
-def _typed_for_relevance(instrument: Instrument, values: dict[str, Any], today: dt.date) -> dict[str, Any]:
-    # Typed, valid answers only: relevance reads numbers as numbers, and an answer
-    # still being corrected does not open or close other questions.
-    return validate_answers(instrument, values, complete=False, language=None, today=today).answers
+def _entries(
+    instrument: Instrument,
+    page_index: int,
+    repeat: str,
+    values: dict[str, Any],
+    outcome: Any,
+    errors: dict[str, str],
+    language: str,
+    relevant: set[str],
+) -> list[Section]:
+    """A repeat group's entries, each a section of its questions named "jobs[2].employer", and
+    the row that adds one (with the count the page posts back)."""
+    group = instrument.groups[repeat]
+    stored = values.get(repeat)
+    entries = [e if isinstance(e, dict) else {} for e in stored] if isinstance(stored, list) else []
+    fixed = group.repeat_count is not None
+    if fixed:  # as many entries as the form asks for
+        wanted = len(outcome.answers.get(repeat) or [])
+        entries = entries[:wanted] + [{} for _ in range(wanted - len(entries))]
+    on_page = {f.name for f in shown_fields(instrument, page_index)}
+    inside = [f for f in instrument.repeat_fields(repeat) if f.name in on_page]
+    title = plain_label(instrument.text(group.labels, language)) or repeat
+    group_shown = any(f.name in relevant for f in inside)
+    sections = []
+    for index, entry in enumerate(entries, start=1):
+        scope = ChainMap(entry, values)
+        questions = []
+        for item in inside:
+            key = f"{repeat}[{index}].{item.name}"
+            question = _question(instrument, item, scope, {}, language, key in outcome.visible, set())
+            question.name, question.error = key, errors.get(key, "")
+            questions.append(question)
+        section = Section(f"{repeat}[{index}]", f"{title} {index}", False, True, questions, repeat=repeat, index=index)
+        section.fixed = fixed
+        sections.append(section)
+    add = Section(f"{repeat}__add", title, False, group_shown, [], repeat=repeat, entries=len(entries), fixed=fixed)
+    return [*sections, add]
 
 
 def _question(
@@ -334,12 +432,8 @@ def page_step(
         return PageStep(cleaned, {}, page_index)
     outcome = validate_answers(instrument, cleaned, complete=True, language=language, today=today)
     if outcome.errors:
-        first = next(
-            (p for p in pages if any(f.name in outcome.errors for f in shown_fields(instrument, p))),
-            pages[0] if pages else 0,
-        )
-        on_page = {f.name for f in shown_fields(instrument, first)}
-        return PageStep(cleaned, {k: v for k, v in outcome.errors.items() if k in on_page}, first)
+        first = next((p for p in pages if errors_on_page(instrument, p, outcome.errors)), pages[0] if pages else 0)
+        return PageStep(cleaned, errors_on_page(instrument, first, outcome.errors), first)
     return PageStep(outcome.answers, {}, page_index, finished=True)
 
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from ..answers import validate_answers
 from ..models import Invitation, PanelMember, Response, Wave
-from ..pages import applicable_pages, merge, page_errors, shown_fields
+from ..pages import applicable_pages, errors_on_page, merge, page_errors
 from ..tokens import looks_like_token, new_resume_token, token_hash
 from .responses import (
     COMPLETE,
@@ -228,12 +228,8 @@ def _finish(handle: Handle, answers: dict[str, Any], language: str, pages: list[
     today = timezone.localdate()
     outcome = validate_answers(instrument, answers, complete=True, language=language, today=today)
     if outcome.errors:
-        first = next(
-            (p for p in pages if any(f.name in outcome.errors for f in shown_fields(instrument, p))),
-            pages[0] if pages else 0,
-        )
-        on_page = {f.name for f in shown_fields(instrument, first)}
-        return PageResult(errors={k: v for k, v in outcome.errors.items() if k in on_page}, page=first)
+        first = next((p for p in pages if errors_on_page(instrument, p, outcome.errors)), pages[0] if pages else 0)
+        return PageResult(errors=errors_on_page(instrument, first, outcome.errors), page=first)
     response_update(
         response=handle.response,
         status=COMPLETE,

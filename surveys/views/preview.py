@@ -25,7 +25,7 @@ from config.links import link
 
 from .. import selectors_admin
 from ..models import Response, SurveyVersion
-from ..pages import applicable_pages, merge, page_answers, page_step, page_view, relevant_fields
+from ..pages import applicable_pages, entries_change, merge, page_answers, page_step, page_view, visible_names
 from ..services.respondent import consented_to_registry
 from .respondent import ACTIONS, LANGUAGE_NAMES
 from .staff import staff_required
@@ -122,10 +122,10 @@ def _post(request: HttpRequest, version: SurveyVersion, language: str, staff_lan
     if not raw_page.isdecimal() or int(raw_page) >= len(instrument.pages):
         return redirect(url + _query(lang=language))
     index = int(raw_page)
-    if request.POST.get("lang") or action not in ACTIONS:
-        action = "stay"  # a language switch keeps the page's answers and shows it again
-    stored = _stored(request, version)
     posted = page_answers(instrument, index, request.POST)
+    if request.POST.get("lang") or entries_change(posted, action) or action not in ACTIONS:
+        action = "stay"  # a language switch or a repeat's entry added or removed: the page again
+    stored = _stored(request, version)
     step = page_step(instrument, stored, index, posted, action=action, language=language, today=timezone.localdate())
     _store(request, version, step.answers)
     if step.errors:
@@ -177,5 +177,5 @@ def version_preview_check(request: HttpRequest, slug: str, number: int) -> JsonR
             instrument, _stored(request, version), int(raw_page), posted, action="stay", language=language, today=today
         )
     _store(request, version, step.answers)
-    visible = relevant_fields(instrument, step.answers, today)
+    visible = visible_names(instrument, step.answers, today)
     return JsonResponse({"saved": True, "errors": step.errors, "visible": sorted(visible)})

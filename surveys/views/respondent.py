@@ -16,7 +16,7 @@ from config.links import link
 
 from ..labels import plain_label
 from ..models import Response, Wave
-from ..pages import applicable_pages, build_sections, merge, page_answers, relevant_fields
+from ..pages import applicable_pages, build_sections, entries_change, merge, page_answers, visible_names
 from ..services import respondent as flow
 from ..services.respondent import Handle
 
@@ -135,9 +135,11 @@ def _post(request: HttpRequest, handle: Handle, language: str) -> HttpResponse:
     action = request.POST.get("action", "stay")
     if request.POST.get("lang"):
         action = "stay"  # a language switch saves the page and shows it again
+    posted = page_answers(instrument, index, request.POST)
+    if entries_change(posted, action):  # a repeat's "add an entry" or "remove entry 2": saved, page shown again
+        action = "stay"
     if action not in ACTIONS:
         action = "stay"
-    posted = page_answers(instrument, index, request.POST)
     result = flow.page_save(handle=handle, page=index, posted=posted, language=language, action=action)
     if result.completed:
         return redirect(f"respondent-done-{handle.kind}", token=handle.token)
@@ -219,7 +221,7 @@ def save(request: HttpRequest, kind: str, token: str) -> JsonResponse:
             return JsonResponse({"saved": False, "reason": "quota_full", "message": message}, status=409)
     if not result.saved:
         return JsonResponse({"saved": False, "reason": "closed", "message": result.refused}, status=409)
-    visible = relevant_fields(instrument, handle.response.answers, timezone.localdate())
+    visible = visible_names(instrument, handle.response.answers, timezone.localdate())
     return JsonResponse({"saved": True, "errors": result.errors, "visible": sorted(visible)})
 
 

@@ -1,0 +1,162 @@
+"""Repeat groups: a list of jobs or stays abroad, answered once per entry."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from surveys.answers import validate_answers
+from surveys.xlsform import import_report
+from tests.factories import xlsform
+
+TODAY = dt.date(2026, 12, 1)
+
+SURVEY = [
+    {"type": "integer", "name": "moves", "label": "How many jobs?"},
+    {"type": "begin_repeat", "name": "jobs", "label": "Job"},
+    {"type": "text", "name": "employer", "label": "Employer", "required": "yes"},
+    {"type": "integer", "name": "start", "label": "From (year)", "constraint": ". >= 1990"},
+    {"type": "integer", "name": "end", "label": "Until (year)", "constraint": ". >= ${start}",
+     "constraint_message": "Until comes after from"},
+    {"type": "select_one yn", "name": "related", "label": "Related to your studies?"},
+    {"type": "text", "name": "why", "label": "Why not?", "relevant": "${related} = 'no'"},
+    {"type": "calculate", "name": "number", "calculation": "position(..)"},
+    {"type": "text", "name": "first_only", "label": "Only for the first", "relevant": "position(..) = 1"},
+    {"type": "end_repeat"},
+    {"type": "calculate", "name": "years_total", "calculation": "sum(${end}) - sum(${start})"},
+    {"type": "calculate", "name": "job_count", "calculation": "count(${jobs})"},
+    {"type": "text", "name": "second_employer", "label": "Second",
+     "calculation": "indexed-repeat(${employer}, ${jobs}, 2)"},
+]  # fmt: skip
+CHOICES = [{"list_name": "yn", "name": "yes", "label": "Yes"}, {"list_name": "yn", "name": "no", "label": "No"}]
+
+
+@pytest.fixture(scope="module")
+def instrument():
+    report = import_report(xlsform(SURVEY, CHOICES))
+    assert report.ok, report.lines()
+    return report.instrument
+
+
+def check(instrument, answers, complete=True):
+    return validate_answers(instrument, answers, complete=complete, language=None, today=TODAY)
+
+
+def test_a_repeat_is_a_group_whose_questions_belong_to_it(instrument):
+    assert instrument.groups["jobs"].is_repeat and list(instrument.repeats) == ["jobs"]
+    assert {f.name for f in instrument.repeat_fields("jobs")} >= {"employer", "start", "end", "related", "why"}
+    assert all(f.repeat is None for f in instrument.top_fields())
+
+
+def test_entries_are_kept_as_a_list_of_objects_with_their_own_relevance_and_calculations(instrument):
+    outcome = check(instrument, {
+        "moves": 2,
+        "jobs": [
+            {"employer": "KazMunayGas", "start": 2015, "end": 2018, "related": "yes", "first_only": "x"},
+            {"employer": "Siemens", "start": 2018, "end": 2024, "related": "no", "why": "Pay", "first_only": "y"},
+        ],
+    })  # fmt: skip
+    assert outcome.errors == {}
+    assert outcome.answers["jobs"] == [
+        {"employer": "KazMunayGas", "start": 2015, "end": 2018, "related": "yes", "number": 1, "first_only": "x"},
+        {"employer": "Siemens", "start": 2018, "end": 2024, "related": "no", "why": "Pay", "number": 2},
+    ]
+    assert outcome.answers["years_total"] == 9 and outcome.answers["job_count"] == 2
+    assert outcome.answers["second_employer"] == "Siemens"
+
+
+def test_errors_name_the_entry_and_the_question(instrument):
+    outcome = check(instrument, {"jobs": [
+        {"employer": "A", "start": 2015, "end": 2016},
+        {"start": 2019, "end": 2017, "why": "hidden", "nope": 1},
+    ]})  # fmt: skip
+    assert outcome.errors == {
+        "jobs[2].employer": "This question requires an answer.",
+        "jobs[2].end": "Until comes after from",
+        "jobs[2].nope": "This is not a question of this survey version.",
+    }
+
+
+def test_a_repeat_that_is_not_a_list_of_objects_is_refused(instrument):
+    assert "jobs" in check(instrument, {"jobs": "KazMunayGas"}).errors
+    assert "jobs" in check(instrument, {"jobs": [{"employer": "x"}] * 51}).errors
+    assert check(instrument, {"employer": "outside"}).errors == {
+        "employer": "This is not a question of this survey version."
+    }
+
+
+def test_repeat_count_fixes_the_number_of_entries():
+    survey = [
+        {"type": "integer", "name": "children", "label": "Children"},
+        {"type": "begin_repeat", "name": "child", "label": "Child", "repeat_count": "${children}"},
+        {"type": "integer", "name": "age", "label": "Age", "required": "yes"},
+        {"type": "end_repeat"},
+    ]
+    report = import_report(xlsform(survey))
+    assert report.ok, report.lines()
+    outcome = check(report.instrument, {"children": 2, "child": [{"age": 3}, {"age": 5}, {"age": 7}]})
+    assert outcome.answers["child"] == [{"age": 3}, {"age": 5}]
+    outcome = check(report.instrument, {"children": 2, "child": [{"age": 3}]})
+    assert outcome.errors == {"child[2].age": "This question requires an answer."}
+
+
+def test_a_repeat_inside_a_repeat_is_refused_by_name():
+    survey = [
+        {"type": "begin_repeat", "name": "outer", "label": "Outer"},
+        {"type": "begin_repeat", "name": "inner", "label": "Inner"},
+        {"type": "text", "name": "t", "label": "T"},
+        {"type": "end_repeat"},
+        {"type": "end_repeat"},
+    ]
+    report = import_report(xlsform(survey))
+    assert any("repeats within repeats are not supported" in p.message for p in report.errors)
+
+
+# --------------------------------------------------------------------------- pages
+
+
+@pytest.mark.django_db
+def test_a_respondent_adds_fills_and_removes_entries_on_the_pages():
+    import re
+
+    from django.test import Client
+    from django.utils import timezone
+
+    from surveys import services
+    from surveys.models import Response, Wave
+
+    version = services.survey_import_xlsform(
+        data=xlsform(SURVEY, CHOICES, {"form_id": "jobs"}), filename="jobs.xlsx", survey_slug="jobs", publish=True
+    ).version
+    Wave.objects.create(survey=version.survey, version=version, slug="jobs-2026", name="Jobs", is_public=True,
+                        opens_at=timezone.now() - dt.timedelta(days=1))  # fmt: skip
+    client = Client()
+    start = client.post("/s/jobs-2026/", {"action": "start"})
+    page_url = start["Location"].split("?")[0]
+    client.post(page_url, {"page": "0", "action": "next", "moves": "2"})  # the repeat is the second page
+    page = client.get(page_url, {"page": "1"}).content.decode()
+    assert 'name="jobs__count" value="0"' in page and 'value="add:jobs"' in page
+
+    def post(action, **fields):
+        data = {"page": "1", "action": action, **fields}
+        return client.post(page_url, data)
+
+    post("add:jobs", jobs__count="0")
+    post("add:jobs", jobs__count="1", **{"jobs[1].employer": "KazMunayGas", "jobs[1].start": "2015"})
+    page = client.get(page_url, {"page": "1"}).content.decode()
+    assert 'name="jobs[1].employer" value="KazMunayGas"' in page and 'name="jobs[2].employer"' in page
+    assert 'value="remove:jobs:2"' in page
+    # the second entry says "no": its follow-up shows for it alone; a bad year is named by entry
+    reply = post("next", jobs__count="2", **{
+        "jobs[1].employer": "KazMunayGas", "jobs[1].start": "2015", "jobs[1].end": "2018", "jobs[1].related": "yes",
+        "jobs[2].employer": "Siemens", "jobs[2].start": "2018", "jobs[2].end": "2017", "jobs[2].related": "no",
+    })  # fmt: skip
+    assert reply.status_code == 400
+    body = reply.content.decode()
+    assert re.search(r'id="q-jobs\[2\]\.end"[^>]*>', body) and "Until (year)" in body
+    assert 'id="q-jobs[1].why"' in body and re.search(r'id="q-jobs\[1\]\.why"[^>]*hidden', body)
+    post("remove:jobs:1", jobs__count="2", **{"jobs[1].employer": "KazMunayGas", "jobs[2].employer": "Siemens",
+                                               "jobs[2].start": "2018", "jobs[2].end": "2024"})  # fmt: skip
+    answers = Response.objects.get().answers
+    assert answers["jobs"] == [{"employer": "Siemens", "start": 2018, "end": 2024, "number": 1}]
