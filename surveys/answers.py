@@ -95,7 +95,7 @@ def coerce_answer(item: Field, raw: Any, choices: list[Choice]) -> Any:
     if kind == "text":
         return _text(raw)
     if kind == "date":
-        return _date(raw)
+        return _date(_date_part(item, raw))
     if kind == "time":
         return _time(raw)
     if kind == "datetime":
@@ -173,6 +173,22 @@ def storable_text(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+_MONTH_RE = re.compile(r"^\d{4}-\d{2}$")
+_YEAR_RE = re.compile(r"^\d{4}$")
+
+
+def _date_part(item: Field, raw: Any) -> Any:
+    """A date asked as a month or a year (appearances month-year and year) is stored as its
+    first day, as ODK does: "2024-03" is 2024-03-01, "2024" is 2024-01-01."""
+    words = item.appearance.split()
+    text = str(raw).strip() if isinstance(raw, str | int) and not isinstance(raw, bool) else raw
+    if "month-year" in words and isinstance(text, str) and _MONTH_RE.match(text):
+        return f"{text}-01"
+    if "year" in words and isinstance(text, str) and _YEAR_RE.match(text):
+        return f"{text}-01-01"
+    return raw
 
 
 def _date(raw: Any) -> dt.date:

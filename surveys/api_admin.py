@@ -199,7 +199,8 @@ class ExportDownloadApi(APIView):
         job = selectors_admin.export_get(request.user, pk)
         if job.status != ExportJob.Status.COMPLETE or not job.file:
             raise Conflict(f"The export is not complete (status: {job.status}).")
-        name = f"{job.wave.slug}-{job.language}.{job.format}"
+        suffix = ".zip" if job.file.name.endswith(".zip") else f".{job.format}"  # repeats: a file per table
+        name = f"{job.wave.slug}-{job.language}{suffix}"
         return FileResponse(job.file.open("rb"), as_attachment=True, filename=name)
 
 

@@ -568,14 +568,14 @@ class _Compiler:
         if not group.is_matrix:
             return
         rows = [self.fields[name] for name in group.children if name in self.fields]
-        lists = {f.list_name for f in rows if f.type == "select_one"}
-        if not rows or len(lists) != 1 or any(f.type != "select_one" for f in rows):
+        lists = {f.list_name for f in rows}
+        if not rows or len(lists) != 1 or any(f.type not in ("select_one", "select_multiple") for f in rows):
             self.error(
                 "survey",
                 group.row,
                 "appearance",
-                f"matrix group '{group.name}' (table-list) must hold only select_one questions "
-                "that share one choice list",
+                f"matrix group '{group.name}' (table-list) must hold only select_one or select_multiple "
+                "questions that share one choice list",
             )
 
     def add_field(

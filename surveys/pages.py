@@ -313,6 +313,10 @@ def _question(
         if item.type == "country":
             question.options = sorted_by(question.options, language, key=lambda o: o.label)
     question.widget = _widget(item, len(question.options))
+    if question.widget in ("month", "year") and isinstance(value, str) and len(value) == 10:
+        question.value = value[:7] if question.widget == "month" else value[:4]
+    if item.type in ("select_one", "select_multiple") and "likert" in item.appearance.split():
+        question.widget = "likert" if item.type == "select_one" else question.widget
     if item.type == "range":
         start, end, step = (item.parameters[k] for k in ("start", "end", "step"))
         steps = int(round((end - start) / step)) + 1
@@ -372,6 +376,10 @@ def _widget(item: Field, option_count: int) -> str:
         return "integer"
     if item.type == "decimal":
         return "decimal"
+    if item.type == "date" and "month-year" in item.appearance.split():
+        return "month"
+    if item.type == "date" and "year" in item.appearance.split():
+        return "year"
     if item.type in ("date", "time"):
         return item.type
     if item.type == "datetime":

@@ -11,6 +11,15 @@ SAMPLE_GRADUATE_ANSWERS = {
     "departure_year": 2019,
     "graduation_year": 2021,
     "employment_status": "job_related",
+    "jobs": [
+        {
+            "job_employer": "Siemens",
+            "job_country": "DEU",
+            "job_region": "Berlin",
+            "job_start": "2021-09-01",
+            "job_related": "yes",
+        },
+    ],  # fmt: skip
     "return_intention": "after_work_abroad",
     "likelihood_5y": "4",
     "barrier_salary": "5",

@@ -65,6 +65,8 @@ class MergedField:
     type: str
     label: str
     choices: list[tuple[str, str]] = field(default_factory=list)
+    repeat: str | None = None  # asked once per entry of this repeat group
+    repeat_label: str = ""
 
     @property
     def is_numeric(self) -> bool:
@@ -96,7 +98,9 @@ def merged_fields(instruments: list[Instrument], language: str) -> list[MergedFi
             current = merged.get(item.name)
             if current is None:
                 label = instrument.text(item.labels, language) or item.name
-                current = merged[item.name] = MergedField(item.name, item.type, label)
+                current = merged[item.name] = MergedField(item.name, item.type, label, repeat=item.repeat)
+                if item.repeat:
+                    current.repeat_label = instrument.text(instrument.groups[item.repeat].labels, language)
             known = {name for name, _ in current.choices}
             for choice in instrument.choices_for(item):
                 if choice.name not in known:
@@ -144,6 +148,18 @@ def _selected(value: Any) -> list[str]:
     return str(value).split()
 
 
+def _field_values(fields: list[MergedField], document: dict[str, Any]) -> Iterable[tuple[MergedField, Any]]:
+    """Each answer of a response: one per question, one per entry for a question in a repeat."""
+    for item in fields:
+        if item.repeat is None:
+            yield item, document.get(item.name)
+            continue
+        entries = document.get(item.repeat)
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, dict):
+                yield item, entry.get(item.name)
+
+
 def summarise_answers(fields: list[MergedField], answers: Iterable[dict[str, Any]]) -> list[QuestionSummary]:
     """Per-question counts and shares of choices, or n/mean/median/min/max of numbers (text questions:
     the number answered; their latest answers are read by the selector, newest first)."""
@@ -151,8 +167,7 @@ def summarise_answers(fields: list[MergedField], answers: Iterable[dict[str, Any
     numbers: dict[str, list[float]] = {f.name: [] for f in fields if f.is_numeric}
     answered: Counter = Counter()
     for document in answers:
-        for item in fields:
-            value = document.get(item.name)
+        for item, value in _field_values(fields, document):
             if value is None or value == "" or value == []:
                 continue
             answered[item.name] += 1
@@ -224,6 +239,30 @@ def _answer_values(instrument: Instrument, name: str, value: Any, language: str)
     return [to_string(value)]
 
 
+def _entry_sections(instrument: Instrument, page: Any, answers: dict[str, Any], language: str) -> list[AnswerSection]:
+    """A page's repeat groups: a section per entry ("Job 2"), its questions by their entry names."""
+    sections: list[AnswerSection] = []
+    repeats = list(dict.fromkeys(instrument.fields[n].repeat for n in page.fields if instrument.fields[n].repeat))
+    for repeat in repeats:
+        title = instrument.text(instrument.groups[repeat].labels, language) or repeat
+        entries = answers.get(repeat)
+        for index, entry in enumerate(entries if isinstance(entries, list) else [], start=1):
+            entry = entry if isinstance(entry, dict) else {}
+            rows = [
+                AnswerRow(
+                    name=f"{repeat}[{index}].{item.name}",
+                    label=instrument.text(item.labels, language) or item.name,
+                    type=item.type,
+                    values=_answer_values(instrument, item.name, entry.get(item.name), language),
+                    ordered=item.type == "rank",
+                )
+                for item in instrument.repeat_fields(repeat)
+                if item.takes_answer or (item.type == "calculate" and item.name in entry)
+            ]
+            sections.append(AnswerSection(f"{title} {index}", rows))
+    return sections
+
+
 def response_sections(instrument: Instrument, answers: dict[str, Any], language: str) -> list[AnswerSection]:
     """A response's answers page by page, labelled in `language` (choices by their labels, not codes).
 
@@ -236,6 +275,8 @@ def response_sections(instrument: Instrument, answers: dict[str, Any], language:
         rows = []
         for name in page.fields:
             item = instrument.fields[name]
+            if item.repeat:
+                continue  # listed entry by entry below
             if not item.takes_answer and not (item.type == "calculate" and name in answers):
                 continue
             rows.append(
@@ -249,7 +290,8 @@ def response_sections(instrument: Instrument, answers: dict[str, Any], language:
             )
         if rows:
             sections.append(AnswerSection(instrument.text(group.labels, language) if group else "", rows))
-    unknown = [name for name in answers if name not in instrument.fields]
+        sections += _entry_sections(instrument, page, answers, language)
+    unknown = [name for name in answers if name not in instrument.fields and name not in instrument.repeats]
     if unknown:
         rows = [AnswerRow(name, name, "", [to_string(answers[name])]) for name in unknown]
         sections.append(AnswerSection("", rows, unknown=True))

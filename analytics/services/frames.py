@@ -93,7 +93,9 @@ def frame_spec(wave: Wave) -> FrameSpec:
     """The frame's columns for `wave`, labelled in every platform language."""
     instruments = [version.instrument for version in wave_versions(wave)]
     by_language = {language: merged_fields(instruments, language) for language in LANGUAGES}
-    fields = [item for item in by_language["en"] if item.type in FRAME_TYPES]
+    # One row per response: questions asked once per entry of a repeat group are not its columns
+    # (the export has a table per repeat for entry-level work).
+    fields = [item for item in by_language["en"] if item.type in FRAME_TYPES and item.repeat is None]
     labelled = {language: {item.name: item for item in items} for language, items in by_language.items()}
     columns = [FrameColumn(name, name, "meta") for name in META_COLUMNS]
     for item in fields:

@@ -120,7 +120,9 @@ def default_role(item: MergedField, english_label: str = "") -> tuple[str, str]:
 def survey_fields(survey: Survey, language: str) -> list[MergedField]:
     """Every answer field of every version of the survey (newest labels), in `language`."""
     instruments = [version.instrument for version in survey.versions.order_by("-number")]
-    return merged_fields(instruments, language)
+    # Entries of repeat groups (jobs, stays abroad: employers and places) stay out of research
+    # files: one row per person is what the disclosure checks measure.
+    return [item for item in merged_fields(instruments, language) if item.repeat is None]
 
 
 def survey_variables(survey: Survey, language: str = "en") -> list[VariableInfo]:

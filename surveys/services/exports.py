@@ -14,6 +14,7 @@ import logging
 import math
 import re
 import tempfile
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,15 +55,56 @@ STALE_AFTER = dt.timedelta(seconds=getattr(settings, "CELERY_TASK_TIME_LIMIT", 3
 class Column:
     name: str
     label: str
-    kind: str  # meta, number, string, choice (an indicator 0/1)
+    kind: str  # meta, number, string, choice (an indicator 0/1), count (a repeat's entries)
     source: str | None = None  # the answer's field name
     choice: str | None = None
     value_labels: dict[Any, str] = field(default_factory=dict, compare=False, hash=False)
 
 
 def export_columns(fields: list[MergedField]) -> list[Column]:
-    """Metadata columns, then per field its value (select_multiple: raw text plus one 0/1 column per choice)."""
+    """Metadata columns, then per field its value (select_multiple: raw text plus one 0/1 column per choice).
+
+    Questions inside repeat groups are not columns here: each repeat has its own table (see
+    ``repeat_tables``), and this one counts its entries (``jobs__count``)."""
     columns = [Column(name, META_LABELS[name], "meta") for name in META]
+    columns += _answer_columns([f for f in fields if f.repeat is None])
+    for repeat, label in _repeats(fields).items():
+        columns.append(Column(f"{repeat}__count", f"{label}: number of entries", "count", repeat))
+    return columns
+
+
+@dataclass(frozen=True)
+class RepeatTable:
+    """One repeat group's entries: a row per entry, linked to its response by id and entry number."""
+
+    name: str
+    columns: list[Column]
+
+
+ENTRY_META = ("instance_id", "entry")
+ENTRY_LABELS = {"instance_id": "Response id", "entry": "Entry number (from 1)"}
+
+
+def repeat_tables(fields: list[MergedField]) -> list[RepeatTable]:
+    tables = []
+    for repeat in _repeats(fields):
+        columns = [Column(name, ENTRY_LABELS[name], "meta") for name in ENTRY_META]
+        columns += _answer_columns([f for f in fields if f.repeat == repeat])
+        tables.append(RepeatTable(repeat, columns))
+    return tables
+
+
+def _repeats(fields: list[MergedField]) -> dict[str, str]:
+    """Each repeat group with the label its table's count column carries."""
+    found: dict[str, str] = {}
+    for item in fields:
+        if item.repeat and item.repeat not in found:
+            found[item.repeat] = item.repeat_label or item.repeat
+    return found
+
+
+def _answer_columns(fields: list[MergedField]) -> list[Column]:
+    columns: list[Column] = []
     for item in fields:
         if item.type == "select_multiple":
             columns.append(Column(item.name, item.label, "string", item.name))
@@ -131,7 +173,9 @@ def export_row(meta: dict[str, Any], answers: dict[str, Any], columns: list[Colu
             cells.append(_text(meta.get(column.name)))
             continue
         value = answers.get(column.source)
-        if column.kind == "number":
+        if column.kind == "count":
+            cells.append(len(value) if isinstance(value, list) else 0)
+        elif column.kind == "number":
             cells.append(_number(value))
         elif column.kind == "choice":
             cells.append(None if value in (None, "", []) else int(column.choice in _selected(value)))
@@ -217,19 +261,39 @@ def _write_csv(path: Path, columns: list[Column], rows: Iterator[list[Any]]) -> 
 
 
 def _write_xlsx(path: Path, columns: list[Column], rows: Iterator[list[Any]]) -> None:
+    _write_xlsx_tables(path, [("responses", columns, rows)])
+
+
+def _write_xlsx_tables(path: Path, tables: list[tuple[str, list[Column], Iterator[list[Any]]]]) -> None:
+    """One sheet per table (the responses, then each repeat group's entries) and a sheet of variables."""
     from openpyxl import Workbook
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     book = Workbook(write_only=True)  # streams rows to disk instead of keeping cells in memory
-    sheet = book.create_sheet("responses")
-    sheet.append([column.name for column in columns])
-    for row in rows:
-        sheet.append([ILLEGAL_CHARACTERS_RE.sub("", escape_formula(c)) if isinstance(c, str) else c for c in row])
-    labels = book.create_sheet("variables")
-    labels.append(["variable", "label"])
-    for column in columns:
-        labels.append([column.name, escape_formula(column.label)])
+    names: list[str] = []
+    for name, columns, rows in tables:
+        title = _sheet_title(name, names)
+        names.append(title)
+        sheet = book.create_sheet(title)
+        sheet.append([column.name for column in columns])
+        for row in rows:
+            sheet.append([ILLEGAL_CHARACTERS_RE.sub("", escape_formula(c)) if isinstance(c, str) else c for c in row])
+    labels = book.create_sheet(_sheet_title("variables", names))
+    labels.append(["variable", "label"] if len(tables) == 1 else ["sheet", "variable", "label"])
+    for title, (_name, columns, _rows) in zip(names, tables, strict=True):
+        for column in columns:
+            cells = [column.name, escape_formula(column.label)]
+            labels.append(cells if len(tables) == 1 else [title, *cells])
     book.save(path)
+
+
+def _sheet_title(name: str, taken: list[str]) -> str:
+    title = re.sub(r"[\\/*?:\[\]]", "_", name)[:31] or "sheet"
+    number = 2
+    while title.lower() in (t.lower() for t in taken):
+        suffix = f"_{number}"
+        title, number = title[: 31 - len(suffix)] + suffix, number + 1
+    return title
 
 
 def _write_sav(path: Path, columns: list[Column], rows: Iterator[list[Any]]) -> None:
@@ -246,7 +310,9 @@ def _write_sav(path: Path, columns: list[Column], rows: Iterator[list[Any]]) -> 
             data[key].append(cell)
     frame = pd.DataFrame(
         {
-            names[c.name]: pd.Series(data[names[c.name]], dtype="float64" if c.kind in {"number", "choice"} else object)
+            names[c.name]: pd.Series(
+                data[names[c.name]], dtype="float64" if c.kind in {"number", "choice", "count"} else object
+            )
             for c in columns
         }
     )
@@ -327,15 +393,58 @@ def export_run(*, job_id: int) -> ExportJob | None:
     return job
 
 
+def _entry_rows(wave: Wave, table: RepeatTable) -> Iterator[list[Any]]:
+    responses = Response.objects.filter(wave=wave).order_by("id").values_list("instance_id", "answers")
+    for instance_id, answers in responses.iterator(chunk_size=CHUNK):
+        entries = (answers or {}).get(table.name)
+        for index, entry in enumerate(entries if isinstance(entries, list) else [], start=1):
+            meta = {"instance_id": instance_id, "entry": index}
+            yield export_row(meta, entry if isinstance(entry, dict) else {}, table.columns)
+
+
+def _write_tables(
+    folder: Path, stem: str, job: ExportJob, columns: list[Column], rows: Iterator[list[Any]], tables: list[RepeatTable]
+) -> Path:
+    """The file to keep: one file as before; with repeat groups, an .xlsx sheet per repeat, or for
+    CSV and SPSS a .zip holding the responses' file and one file per repeat (linked by response id)."""
+    if not tables:
+        path = folder / f"{stem}.{job.format}"
+        WRITERS[job.format](path, columns, rows)
+        return path
+    if job.format == ExportJob.Format.XLSX:
+        path = folder / f"{stem}.xlsx"
+        sheets = [("responses", columns, rows)]
+        sheets += [(t.name, t.columns, _entry_rows(job.wave, t)) for t in tables]
+        _write_xlsx_tables(path, sheets)
+        return path
+    parts = [folder / f"{stem}.{job.format}"]
+    WRITERS[job.format](parts[0], columns, rows)
+    for table in tables:
+        parts.append(folder / f"{stem}-{table.name}.{job.format}")
+        WRITERS[job.format](parts[-1], table.columns, _entry_rows(job.wave, table))
+    path = folder / f"{stem}-{job.format}.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for part in parts:
+            archive.write(part, part.name)
+    return path
+
+
 def _build(job: ExportJob) -> None:
     wave = job.wave
     source_hash = wave_source_hash(wave)  # before reading: a later change makes the next request rebuild
-    columns = export_columns(wave_fields(wave, job.language))
+    fields = wave_fields(wave, job.language)
+    columns = export_columns(fields)
     total = Response.objects.filter(wave=wave).count()
     progress = _Progress(job.pk, total)
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"{wave.slug}-{job.language}.{job.format}"
-        WRITERS[job.format](path, columns, _rows(wave, columns, progress))
+        path = _write_tables(
+            Path(folder),
+            f"{wave.slug}-{job.language}",
+            job,
+            columns,
+            _rows(wave, columns, progress),
+            repeat_tables(fields),
+        )
         previous = job.file.name
         with path.open("rb") as handle:
             job.file.save(path.name, File(handle), save=False)

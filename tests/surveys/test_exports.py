@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import uuid
+import zipfile
 from pathlib import Path
 
 import pyreadstat
@@ -100,9 +101,17 @@ def run(wave, fmt, language="en"):
     return export_run(job_id=job.pk)
 
 
+def csv_tables(job):
+    """The CSV files of an export: the graduate form has a repeat group, so a .zip of tables."""
+    with job.file.open("rb") as handle, zipfile.ZipFile(io.BytesIO(handle.read())) as archive:
+        return {
+            name: list(csv.DictReader(io.StringIO(archive.read(name).decode("utf-8-sig"))))
+            for name in archive.namelist()
+        }
+
+
 def read_csv(job):
-    with job.file.open("rb") as handle:
-        return list(csv.DictReader(io.StringIO(handle.read().decode("utf-8-sig"))))
+    return csv_tables(job)[f"{job.wave.slug}-{job.language}.csv"]
 
 
 def test_a_csv_export_has_columns_by_field_name_across_versions(responses, wave):
@@ -118,6 +127,24 @@ def test_a_csv_export_has_columns_by_field_name_across_versions(responses, wave)
     assert by_version["1"]["return_factors__remote_work"] == "0"
     assert by_version["2"]["return_factors__remote_work"] == "1"
     assert by_version["1"]["departure_year"] == "2019" and by_version["1"]["likelihood_5y"] == "4"
+
+
+def test_a_repeat_groups_entries_are_a_table_linked_by_response_id_and_entry(responses, wave):
+    job = run(wave, "csv")
+    tables = csv_tables(job)
+    assert sorted(tables) == ["graduates-2026-en-jobs.csv", "graduates-2026-en.csv"]
+    main, jobs = tables["graduates-2026-en.csv"], tables["graduates-2026-en-jobs.csv"]
+    assert "job_employer" not in main[0] and {row["jobs__count"] for row in main} == {"1", "0"}
+    complete = {row["instance_id"] for row in main if row["status"] == "complete"}
+    assert len(jobs) == 2 and {row["instance_id"] for row in jobs} == complete
+    assert {(row["entry"], row["job_employer"], row["job_country"], row["job_start"]) for row in jobs} == {
+        ("1", "Siemens", "DEU", "2021-09-01")
+    }
+    with run(wave, "xlsx").file.open("rb") as handle:
+        book = load_workbook(io.BytesIO(handle.read()), read_only=True)
+    assert book.sheetnames == ["responses", "jobs", "variables"]
+    entries = list(book["jobs"].iter_rows(values_only=True))
+    assert entries[0][:3] == ("instance_id", "entry", "job_employer") and len(entries) == 3
 
 
 def test_formula_like_text_is_escaped_in_csv(responses, wave):
@@ -151,10 +178,10 @@ def test_an_xlsx_export_has_the_same_columns_and_escaped_text(responses, wave):
 
 def test_a_sav_export_carries_variable_and_value_labels_in_the_job_language(responses, wave, tmp_path):
     job = run(wave, "sav", language="ru")
-    path = tmp_path / "out.sav"
-    with job.file.open("rb") as handle:
-        path.write_bytes(handle.read())
-    frame, meta = pyreadstat.read_sav(str(path))
+    with job.file.open("rb") as handle, zipfile.ZipFile(io.BytesIO(handle.read())) as archive:
+        assert sorted(archive.namelist()) == ["graduates-2026-ru-jobs.sav", "graduates-2026-ru.sav"]
+        archive.extractall(tmp_path)
+    frame, meta = pyreadstat.read_sav(str(tmp_path / "graduates-2026-ru.sav"))
     assert len(frame) == 3
     labels = meta.column_names_to_labels
     assert labels["employer"] == "Работодатель"
@@ -248,8 +275,10 @@ def test_an_administrator_requests_an_export_and_downloads_it(
     status = client.get(f"/api/v1/exports/{created.json()['id']}/").json()
     assert status["status"] == "complete" and status["progress"] == 100
     download = client.get(status["download_url"])
-    assert download.status_code == 200
-    assert b"instance_id" in b"".join(download.streaming_content)
+    assert download.status_code == 200 and download["Content-Type"] == "application/zip"
+    assert 'filename="graduates-2026-en.zip"' in download["Content-Disposition"]  # the form has a repeat group
+    with zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content))) as archive:
+        assert b"instance_id" in archive.read("graduates-2026-en.csv")
 
 
 def test_a_download_before_completion_is_a_conflict(owner, wave):

@@ -160,3 +160,38 @@ def test_a_respondent_adds_fills_and_removes_entries_on_the_pages():
                                                "jobs[2].start": "2018", "jobs[2].end": "2024"})  # fmt: skip
     answers = Response.objects.get().answers
     assert answers["jobs"] == [{"employer": "Siemens", "start": 2018, "end": 2024, "number": 1}]
+
+
+# --------------------------------------------------------------------------- summaries and exports
+
+
+def test_summaries_count_each_entry_and_the_response_page_lists_entries(instrument):
+    from surveys.summaries import merged_fields, response_sections, summarise_answers
+
+    fields = merged_fields([instrument], "default")
+    documents = [
+        {"jobs": [{"employer": "A", "related": "yes"}, {"employer": "B", "related": "no"}]},
+        {"jobs": [{"employer": "C", "related": "no"}]},
+    ]
+    summary = {s.name: s for s in summarise_answers(fields, documents)}
+    assert summary["employer"].answered == 3
+    assert {row["name"]: row["count"] for row in summary["related"].choices} == {"yes": 1, "no": 2}
+    sections = response_sections(instrument, documents[0], "default")
+    assert [s.label for s in sections if s.label.startswith("Job")] == ["Job 1", "Job 2"]
+    assert not any(s.unknown for s in sections)
+
+
+def test_an_export_has_a_table_per_repeat_linked_by_response_and_entry(instrument):
+    from surveys.services.exports import export_columns, export_row, repeat_tables
+    from surveys.summaries import merged_fields
+
+    fields = merged_fields([instrument], "default")
+    columns = export_columns(fields)
+    assert "employer" not in [c.name for c in columns] and "jobs__count" in [c.name for c in columns]
+    row = export_row({"instance_id": "r1"}, {"moves": 2, "jobs": [{"employer": "A"}, {"employer": "B"}]}, columns)
+    assert row[[c.name for c in columns].index("jobs__count")] == 2
+    (table,) = repeat_tables(fields)
+    assert table.name == "jobs" and [c.name for c in table.columns][:3] == ["instance_id", "entry", "employer"]
+    assert export_row({"instance_id": "r1", "entry": 2}, {"employer": "B", "start": 2018}, table.columns)[:4] == [
+        "r1", "2", "B", 2018,
+    ]  # fmt: skip

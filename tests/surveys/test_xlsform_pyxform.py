@@ -390,3 +390,32 @@ def test_the_respondent_page_shows_a_label_with_an_answer_and_formatting():
     sections = build_sections(instrument, 0, {"name": "Aigerim <i>"}, {}, "default", None)
     question = sections[0].questions[1]
     assert str(question.label) == "<strong>Aigerim &lt;i&gt;</strong>, do you live abroad?"
+
+
+def test_date_appearances_likert_and_a_table_list_of_select_multiple_rows():
+    from surveys.pages import build_sections
+
+    survey = [
+        {"type": "date", "name": "since", "label": "Since", "appearance": "month-year"},
+        {"type": "date", "name": "born", "label": "Born", "appearance": "year"},
+        {"type": "select_one scale", "name": "agree", "label": "Agree?", "appearance": "likert"},
+        {"type": "text", "name": "story", "label": "Story", "appearance": "multiline"},
+        {"type": "begin_group", "name": "grid", "label": "Which apply?", "appearance": "table-list"},
+        {"type": "select_multiple scale", "name": "row1", "label": "Row 1"},
+        {"type": "select_multiple scale", "name": "row2", "label": "Row 2"},
+        {"type": "end_group"},
+    ]
+    choices = [{"list_name": "scale", "name": str(i), "label": f"S{i}"} for i in (1, 2, 3)]
+    instrument = imported("xls", survey, choices)
+    outcome = validate_answers(instrument, {"since": "2024-03", "born": "1998", "row1": ["1", "3"]}, complete=False,
+                               language=None, today=None)  # fmt: skip
+    assert outcome.errors == {}
+    assert outcome.answers["since"] == "2024-03-01" and outcome.answers["born"] == "1998-01-01"
+    questions = {
+        q.name: q for s in build_sections(instrument, 0, outcome.answers, {}, "default", None) for q in s.questions
+    }
+    assert (questions["since"].widget, questions["since"].value) == ("month", "2024-03")
+    assert (questions["born"].widget, questions["born"].value) == ("year", "1998")
+    assert questions["agree"].widget == "likert" and questions["story"].widget == "textarea"
+    grid = next(s for s in build_sections(instrument, 1, {}, {}, "default", None) if s.is_matrix)
+    assert [q.widget for q in grid.questions] == ["checkbox", "checkbox"]
