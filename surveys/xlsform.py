@@ -34,6 +34,8 @@ class ImportReport:
     notes: list[Problem] = field(default_factory=list)
     content: dict[str, Any] | None = None
     instrument: Instrument | None = None
+    languages: list[dict[str, Any]] = field(default_factory=list)  # the form's own, as it names them
+    mapped: list[str] = field(default_factory=list)  # how features were read (aliases, repeats ...)
 
     @property
     def ok(self) -> bool:
@@ -44,10 +46,20 @@ class ImportReport:
             "ok": self.ok,
             "errors": [p.as_dict() for p in self.errors],
             "notes": [p.as_dict() for p in self.notes],
+            "languages": self.languages,
+            "mapped": self.mapped,
         }
 
     def lines(self) -> list[str]:
-        return [f"error: {p}" for p in self.errors] + [f"note: {p}" for p in self.notes]
+        languages = ", ".join(
+            f"{lang['name']} ({lang['code']}){' default' if lang['default'] else ''}" for lang in self.languages
+        )
+        return (
+            [f"error: {p}" for p in self.errors]
+            + [f"note: {p}" for p in self.notes]
+            + ([f"languages: {languages}"] if languages else [])
+            + [f"read: {text}" for text in self.mapped]
+        )
 
 
 def read_workbook(data: bytes, filename: str = "form.xlsx") -> dict[str, Any]:
@@ -120,6 +132,7 @@ def import_report(data: bytes, filename: str = "form.xlsx") -> ImportReport:
         return report
     for name in content.pop("_ignored_sheets"):
         report.notes.append(Problem(name, None, None, _IGNORED_SHEETS[name.lower()]))
+    report.mapped = _mapped_notes(content.pop("_mapped", []))
     try:
         instrument = compile_instrument(content)
     except InstrumentError as exc:
@@ -129,4 +142,30 @@ def import_report(data: bytes, filename: str = "form.xlsx") -> ImportReport:
     report.notes += instrument.notes
     report.content = content
     report.instrument = instrument
+    report.languages = [
+        {
+            "code": code,
+            "name": instrument.language_names.get(code, code),
+            "default": code == instrument.default_language,
+        }
+        for code in instrument.languages
+    ]
+    report.mapped += [
+        f"repeat '{name}': each entry's answers are kept as an object in a list under '{name}'"
+        for name in instrument.repeats
+    ]
     return report
+
+
+def _mapped_notes(mapped: list[tuple[int | None, str]]) -> list[str]:
+    """How pyxform's reading was applied, once per kind of mapping (with the rows it applies to)."""
+    rows: dict[str, list[int]] = {}
+    for number, text in mapped:
+        rows.setdefault(text, [])
+        if number is not None:
+            rows[text].append(number)
+    out = []
+    for text, numbers in rows.items():
+        shown = ", ".join(str(n) for n in numbers[:5]) + (" ..." if len(numbers) > 5 else "")
+        out.append(f"{text} (survey rows {shown})" if numbers else text)
+    return out

@@ -112,6 +112,9 @@ class _Rows:
         self.items = [(index + 2, row) for index, row in enumerate(rows) if row]
         self.position = 0
 
+    def raw(self, number: int | None) -> dict[str, Any]:
+        return next((row for n, row in self.items if n == number), {})
+
     def take(self, name: str | None, end: bool = False) -> int | None:
         for offset in range(self.position, len(self.items)):
             number, row = self.items[offset]
@@ -168,6 +171,7 @@ class _Writer:
         self.rows = _Rows(list(book.survey or []))
         self.survey: list[dict[str, Any]] = []
         self.or_other_lists: set[str] = set()
+        self.mapped: list[tuple[int | None, str]] = []  # how pyxform's reading differs from the cells
 
     def walk(self, children: list[dict[str, Any]]) -> None:
         generated_counts = {
@@ -239,6 +243,16 @@ class _Writer:
         self.walk(children)
         self.survey.append({"_row": self.rows.take(None, end=True), "type": f"end_{kind}"})
 
+    def note_mapping(self, number: int | None, written_type: str) -> None:
+        raw = self.rows.raw(number)
+        cell = next((str(v) for k, v in raw.items() if str(k).strip().lower() == "type"), None)
+        if cell is not None and " ".join(cell.split()) != written_type:
+            self.mapped.append((number, f"type '{' '.join(cell.split())}' read as '{written_type}'"))
+        for header in raw:
+            text = str(header).strip()
+            if text.lower().startswith("bind:") or (":" in text and "::" not in text) or text != text.lower():
+                self.mapped.append((number, f"column '{text}' read as pyxform reads it"))
+
     @staticmethod
     def table_row(element: dict[str, Any]) -> dict[str, Any]:
         control = dict(element.get("control") or {})
@@ -271,6 +285,7 @@ class _Writer:
 
     def base(self, element: dict[str, Any], written_type: str) -> dict[str, Any]:
         row: dict[str, Any] = {"_row": self.rows.take(element.get("name")), "type": written_type}
+        self.note_mapping(row["_row"], written_type)
         row["name"] = element.get("name", "")
         for key in _TEXT_KEYS:
             _texts(key, element.get(key), row)
@@ -332,6 +347,7 @@ def canonical_content(book: Any) -> dict[str, Any]:
         "survey": writer.survey,
         "choices": _choices(book, form, writer.or_other_lists),
         "settings": _settings(book),
+        "_mapped": list(dict.fromkeys(writer.mapped)),
     }
 
 

@@ -228,3 +228,20 @@ def test_the_same_instance_in_another_wave_is_a_conflict(api, graduate_version):
     payload = body(wave="w1")
     assert api.post(URL, payload, format="json").status_code == 201
     assert api.post(URL, {**payload, "wave": "w2"}, format="json").status_code == 409
+
+
+def test_work_history_entries_travel_as_a_list_and_errors_name_the_entry(api):
+    jobs = [
+        {"job_employer": "Siemens", "job_country": "DEU", "job_start": "2021-09", "job_end": "2023-06"},
+        {"job_country": "KAZ", "job_start": "2023-07", "job_end": "2023-01", "job_related": "maybe"},
+    ]
+    response = api.post(URL, body(answers={**ANSWERS, "jobs": jobs}, language="en"), format="json")
+    assert response.status_code == 400
+    errors = response.json()["answers"]
+    assert set(errors) == {"jobs[2].job_employer", "jobs[2].job_end", "jobs[2].job_related"}
+    assert errors["jobs[2].job_end"] == ["The month ended cannot be before the month started."]
+    response = api.post(URL, body(answers={**ANSWERS, "jobs": jobs[:1]}), format="json")
+    assert response.status_code == 201, response.json()
+    assert Response.objects.get().answers["jobs"] == [
+        {"job_employer": "Siemens", "job_country": "DEU", "job_start": "2021-09-01", "job_end": "2023-06-01"}
+    ]

@@ -419,3 +419,23 @@ def test_date_appearances_likert_and_a_table_list_of_select_multiple_rows():
     assert questions["agree"].widget == "likert" and questions["story"].widget == "textarea"
     grid = next(s for s in build_sections(instrument, 1, {}, {}, "default", None) if s.is_matrix)
     assert [q.widget for q in grid.questions] == ["checkbox", "checkbox"]
+
+
+def test_the_import_report_names_the_languages_and_how_features_were_read():
+    survey = [
+        {"TYPE": "select one from yn", "NAME": "abroad", "label:English": "Abroad?", "label:French": "Dehors ?"},
+        {"TYPE": "begin repeat", "NAME": "stays", "label:English": "Stay", "label:French": "Séjour"},
+        {"TYPE": "string", "NAME": "city", "label:English": "City", "label:French": "Ville"},
+        {"TYPE": "end repeat"},
+    ]
+    report = import_report(xlsform(survey, YES_NO, {"default_language": "English"}))
+    assert report.ok, report.lines()
+    assert report.languages == [
+        {"code": "english", "name": "English", "default": True},
+        {"code": "french", "name": "French", "default": False},
+    ]
+    mapped = " | ".join(report.mapped)
+    assert "type 'select one from yn' read as 'select_one yn' (survey rows 2)" in mapped
+    assert "type 'string' read as 'text' (survey rows 4)" in mapped
+    assert "repeat 'stays': each entry's answers are kept as an object in a list under 'stays'" in mapped
+    assert "_mapped" not in report.content and "languages: English (english) default, French (french)" in report.lines()
