@@ -327,7 +327,9 @@ class _Parser:
         name = name_token.value
         spec = FUNCTIONS.get(name)
         if spec is None:
-            raise ExpressionError(f"unknown function {name}() at position {name_token.pos + 1}")
+            raise UnsupportedFeature(
+                f"{name[:60]}(): not supported; it is not one of the XLSForm functions the platform evaluates"
+            )
         self.expect("(")
         if name == "position":  # position(..): the only use of '..', the current repeat instance
             if self.token.kind != "parent":
@@ -958,6 +960,32 @@ def _fn_checklist(ctx: Context, args: list[Node]) -> bool:
     return (low < 0 or math.isnan(low) or count >= low) and (high < 0 or math.isnan(high) or count <= high)
 
 
+def _fn_weighted_checklist(ctx: Context, args: list[Node]) -> bool:
+    values = _arg_values(ctx, args)
+    if len(values) % 2:
+        raise ExpressionError("weighted-checklist() takes a minimum, a maximum, then pairs of value and weight")
+    low, high = to_number(values[0]), to_number(values[1])
+    total = sum(to_number(values[i + 1]) for i in range(2, len(values), 2) if to_bool(values[i]))
+    return (low < 0 or math.isnan(low) or total >= low) and (high < 0 or math.isnan(high) or total <= high)
+
+
+def _fn_substring(ctx: Context, args: list[Node]) -> str:
+    """XPath's substring(text, start, length): positions from 1, rounded."""
+    values = _arg_values(ctx, args)
+    text = to_string(values[0])
+    start = to_number(values[1])
+    length = to_number(values[2]) if len(values) > 2 else math.inf
+    if math.isnan(start) or math.isnan(length):
+        return ""
+    first = _xpath_round(start)
+    last = first + _xpath_round(length) if math.isfinite(length) else math.inf
+    return "".join(c for i, c in enumerate(text, start=1) if first <= i < last)
+
+
+def _xpath_round(number: float) -> float:
+    return math.floor(number + 0.5) if math.isfinite(number) else number
+
+
 def _fn_join(ctx: Context, args: list[Node]) -> str:
     values = _arg_values(ctx, args)
     parts = [to_string(item) for item in _flat(values[1:])]
@@ -1047,6 +1075,8 @@ FUNCTIONS: dict[str, FunctionSpec] = {
     "translate": FunctionSpec(_fn_translate, 3, 3),
     "boolean-from-string": FunctionSpec(_fn_boolean_from_string, 1, 1),
     "checklist": FunctionSpec(_fn_checklist, 3, 100),
+    "weighted-checklist": FunctionSpec(_fn_weighted_checklist, 4, 100),
+    "substring": FunctionSpec(_fn_substring, 2, 3),
     "join": FunctionSpec(_fn_join, 2, 100),
     "jr:choice-name": FunctionSpec(_fn_choice_name, 2, 2, _check_choice_name),
 }

@@ -476,6 +476,12 @@ class _Compiler:
                 )
             stack.append(self.open_group(row, stack, is_repeat=kind == "begin_repeat"))
             return
+        if kind == "hidden":  # ODK's hidden question: a calculate; without a calculation it holds nothing
+            if row.get("calculation") in (None, ""):
+                self.note("survey", number, "type", f"hidden question '{row.get('name', '')}' has no calculation: "
+                          "left out of the version")  # fmt: skip
+                return
+            kind = "calculate"
         if kind in OMITTED_TYPES:
             self.note(
                 "survey", number, "type", f"question '{row.get('name', '')}' of type {raw} {UNSUPPORTED_TYPES[kind]}"
@@ -493,6 +499,11 @@ class _Compiler:
                     "put the choices on the choices sheet (countries.csv is the only built-in file)",
                 )
                 return
+        if kind not in SIMPLE_TYPES and kind not in LIST_TYPES and _pyxform_knows(raw):
+            # a question type pyxform knows that the platform has no use for (uri: metadata, osm ...)
+            self.note("survey", number, "type", f"question '{row.get('name', '')}' of type {raw} left out of the "
+                      "version: the platform has no such question")  # fmt: skip
+            return
         if kind not in SIMPLE_TYPES and kind not in LIST_TYPES:
             self.error("survey", number, "type", f"unknown question type '{raw}'")
             name = self.claim_name(row, "question")  # still reserved, so a later duplicate is reported too
@@ -785,6 +796,12 @@ class _Compiler:
 
 OTHER_LABELS = {"kk": "Басқа", "ru": "Другое", "en": "Other"}
 OTHER_SPECIFY_LABELS = {"kk": "Нақтылаңыз", "ru": "Уточните", "en": "Please specify"}
+
+
+def _pyxform_knows(raw: str) -> bool:
+    from pyxform.question_type_dictionary import QUESTION_TYPE_DICT
+
+    return " ".join(raw.split()) in QUESTION_TYPE_DICT
 
 
 def compile_instrument(content: dict[str, Any]) -> Instrument:

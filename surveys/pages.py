@@ -48,6 +48,7 @@ class Question:
     attrs: dict[str, Any] = field(default_factory=dict)
     read_only: bool = False  # filled in by the form: shown, never sent
     shown: str = ""  # a read-only question's value as the respondent reads it
+    entry: str = ""  # inside a repeat: the entry it belongs to ("Job 2"), for the error summary
 
 
 @dataclass
@@ -264,7 +265,7 @@ def _entries(
         for item in inside:
             key = f"{repeat}[{index}].{item.name}"
             question = _question(instrument, item, scope, {}, language, key in outcome.visible, set())
-            question.name, question.error = key, errors.get(key, "")
+            question.name, question.error, question.entry = key, errors.get(key, ""), f"{title} {index}"
             questions.append(question)
         section = Section(f"{repeat}[{index}]", f"{title} {index}", False, True, questions, repeat=repeat, index=index)
         section.fixed = fixed

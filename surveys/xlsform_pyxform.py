@@ -53,7 +53,7 @@ _TABLE_LIST_GENERATED = ("reserved_name_for_field_list_labels_", "generated_tabl
 
 def canonical_type(kind: str) -> str:
     """A question type as the platform names it: pyxform's aliases resolved by its own dictionary."""
-    if kind in _CANONICAL_TYPES:
+    if kind in _CANONICAL_TYPES or kind == "hidden":
         return "datetime" if kind == "dateTime" else kind
     entry = QUESTION_TYPE_DICT.get(kind)
     if entry is None:

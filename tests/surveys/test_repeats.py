@@ -195,3 +195,13 @@ def test_an_export_has_a_table_per_repeat_linked_by_response_and_entry(instrumen
     assert export_row({"instance_id": "r1", "entry": 2}, {"employer": "B", "start": 2018}, table.columns)[:4] == [
         "r1", "2", "B", 2018,
     ]  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_the_analysis_frame_keeps_one_row_per_response_without_the_entries(graduate_version):
+    from analytics.services.frames import frame_spec
+    from surveys.models import Wave
+
+    wave = Wave.objects.create(survey=graduate_version.survey, version=graduate_version, slug="w", name="W")
+    names = {column.name for column in frame_spec(wave).columns}
+    assert "country_residence" in names and not any(name.startswith("job_") for name in names)

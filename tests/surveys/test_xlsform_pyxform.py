@@ -281,7 +281,9 @@ def test_what_is_stored_equals_what_pyxform_holds(name):
 # --------------------------------------------------------------------------- any form pyxform converts
 
 TYPES = ["text", "integer", "decimal", "date", "note", "select_one l", "select_multiple l", "geopoint", "image",
-         "start", "rank l", "range", "acknowledge", "barcode", "select_one_from_file other.csv"]  # fmt: skip
+         "start", "rank l", "range", "acknowledge", "barcode", "select_one_from_file other.csv", "osm",
+         "uri:deviceid", "hidden", "percentage", "select one from l", "string", "gps", "date time",
+         "select_multiple l or_other", "begin_group", "end_group", "begin repeat", "end repeat"]  # fmt: skip
 LOGIC = ["", "${q0} != ''", ". > 1", "once(today())", "pulldata('x', 'y', 'z', 'w')", "instance('l')/root/item",
          "${last-saved#q0}", "sqrt(4) > 1", "format-date(today(), '%Y')", "position(..) > 1", "random() < 0.5",
          "jr:choice-name(${q0}, '${q0}')", "decimal-date-time(now()) > 1", "round(sqrt(9), 1) = 3"]  # fmt: skip
