@@ -7,6 +7,7 @@ differential test checks that what the platform stores is what pyxform's output 
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import pytest
@@ -137,7 +138,8 @@ def test_canonical_types_of_every_alias_pyxform_knows():
     assert canonical_type("dateTime") == canonical_type("datetime") == "datetime"
 
 
-def test_the_choices_sheet_keeps_extra_columns_for_choice_filters():
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_the_choices_sheet_keeps_extra_columns_for_choice_filters(fmt):
     survey = [
         {"type": "select_one region", "name": "region", "label": "Region"},
         {"type": "select_one city", "name": "city", "label": "City", "choice_filter": "region = ${region}"},
@@ -148,12 +150,13 @@ def test_the_choices_sheet_keeps_extra_columns_for_choice_filters():
         {"list_name": "city", "name": "a", "label": "A", "region": "north"},
         {"list_name": "city", "name": "b", "label": "B", "region": "south"},
     ]
-    instrument = imported("xlsx", survey, choices)
+    instrument = imported(fmt, survey, choices)
     outcome = validate_answers(instrument, {"region": "north", "city": "b"}, complete=False, language=None, today=None)
     assert "city" in outcome.errors
 
 
-def test_table_list_groups_read_back_as_one_grid():
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_table_list_groups_read_back_as_one_grid(fmt):
     survey = [
         {"type": "begin_group", "name": "grid", "label": "How much?", "appearance": "table-list"},
         {"type": "select_one scale", "name": "r1", "label": "Salary"},
@@ -161,7 +164,7 @@ def test_table_list_groups_read_back_as_one_grid():
         {"type": "end_group"},
     ]
     choices = [{"list_name": "scale", "name": str(i), "label": str(i)} for i in (1, 2, 3)]
-    instrument = imported("xlsx", survey, choices)
+    instrument = imported(fmt, survey, choices)
     assert instrument.groups["grid"].is_matrix and list(instrument.fields) == ["r1", "r2"]
     assert all(f.appearance == "" for f in instrument.fields.values())
 
@@ -174,11 +177,12 @@ def test_a_form_without_language_columns_offers_the_interface_languages():
     assert instrument.text(instrument.fields["q"].labels, "ru") == "Question"
 
 
-def test_a_form_in_french_offers_french_and_the_interface_falls_back_to_english():
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_form_in_french_offers_french_and_the_interface_falls_back_to_english(fmt):
     from surveys.views.respondent import form_languages, interface_language
 
     survey = [{"type": "text", "name": "q", "label::Français (fr)": "Question ?", "label::English (en)": "Q?"}]
-    instrument = imported("xlsx", survey)
+    instrument = imported(fmt, survey)
     assert form_languages(instrument) == [("en", "English"), ("fr", "Français")]
     assert interface_language("fr") == "en" and interface_language("kk") == "kk"
 
@@ -232,23 +236,35 @@ DIFFERENTIAL_FORMS = {
 }
 
 
-def _pyxform_view(survey, choices) -> dict[str, Any]:
-    """What pyxform's own output holds: questions, choices, languages and expressions."""
-    form = workbook_to_json(workbook_dict=get_xlsform(xlsform(survey, choices), file_type=".xlsx"), form_name="d")
+def _pyxform_view(data: bytes, file_type: str = ".xlsx") -> dict[str, Any]:
+    """What pyxform's own output holds (questions, choices, languages, expressions), after the
+    documented rules: questions the platform leaves out, pyxform's table-list header rows and
+    repeat_count calculates, and the or_other follow-up's XPath relevance (the platform writes
+    it as selected(${name}, 'other'))."""
+    from surveys.instrument import OMITTED_TYPES
+    from surveys.xlsform_pyxform import canonical_type
+
+    form = workbook_to_json(workbook_dict=get_xlsform(data, file_type=file_type), form_name="d")
     questions, expressions, languages = [], set(), set()
+    generated = ("reserved_name_for_field_list_labels_", "generated_table_list_label_")
 
     def walk(children):
+        counts = {c.get("control", {}).get("jr:count", "")[2:-1] for c in children if c.get("type") == "repeat"}
         for element in children:
-            if element.get("name") == "meta":
+            name = element.get("name", "")
+            if name == "meta" or name.startswith(generated) or name in counts:
                 continue
             if element.get("type") not in ("group", "repeat"):
-                questions.append(element["name"])
+                if canonical_type(element.get("type", "")) in OMITTED_TYPES:
+                    continue
+                questions.append(name)
             for key in ("relevant", "constraint", "calculate"):
-                if element.get("bind", {}).get(key):
-                    expressions.add((element["name"], element["bind"][key]))
+                value = element.get("bind", {}).get(key)
+                if value and not (key == "relevant" and value.startswith("selected(../")):
+                    expressions.add((name, value))
             for key in ("label", "hint"):
                 if isinstance(element.get(key), dict):
-                    languages.update(element[key])
+                    languages.update(re.sub(r"\s*\([^)]*\)\s*$", "", lang) for lang in element[key])
             walk(element.get("children", []))
 
     walk(form["children"])
@@ -259,23 +275,46 @@ def _pyxform_view(survey, choices) -> dict[str, Any]:
 
 def _stored_view(instrument) -> dict[str, Any]:
     expressions = set()
+    extras = {f"{f.name}_other" for f in instrument.fields.values() if f.or_other}
     for owner in [*instrument.fields.values(), *instrument.groups.values()]:
         for attribute in ("relevant", "constraint", "calculation"):
             expression = getattr(owner, attribute, None)
-            if expression is not None:
+            if expression is not None and not (owner.name in extras and attribute == "relevant"):
                 expressions.add((owner.name, expression.source))
     return {
         "questions": list(instrument.fields),
         "expressions": expressions,
         "languages": {instrument.language_names.get(code, code) for code in instrument.languages},
-        "choices": {(name, c.name) for name, items in instrument.choice_lists.items() for c in items},
+        "choices": {
+            (name.removesuffix("__or_other"), c.name)
+            for name, items in instrument.choice_lists.items()
+            if name != "__countries__"
+            for c in items
+        },
     }
 
 
-@pytest.mark.parametrize("name", DIFFERENTIAL_FORMS)
+def _differential_forms() -> dict[str, tuple[bytes, str]]:
+    from pathlib import Path
+
+    from tests.surveys.test_repeats import CHOICES as REPEAT_CHOICES
+    from tests.surveys.test_repeats import SURVEY as REPEAT_SURVEY
+
+    forms = {name: (xlsform(*rows), ".xlsx") for name, rows in DIFFERENTIAL_FORMS.items()}
+    forms["repeats"] = (xlsform(REPEAT_SURVEY, REPEAT_CHOICES), ".xlsx")
+    forms["kobo-xls"] = (xls(*DIFFERENTIAL_FORMS["kobo"]), ".xls")
+    instruments = Path(__file__).resolve().parents[2] / "surveys" / "instruments"
+    for path in sorted(instruments.glob("*.xlsx")):
+        forms[path.stem] = (path.read_bytes(), ".xlsx")
+    return forms
+
+
+@pytest.mark.parametrize("name", list(_differential_forms()))
 def test_what_is_stored_equals_what_pyxform_holds(name):
-    survey, choices = DIFFERENTIAL_FORMS[name]
-    assert _stored_view(imported("xlsx", survey, choices)) == _pyxform_view(survey, choices)
+    data, file_type = _differential_forms()[name]
+    report = import_report(data, f"form{file_type}")
+    assert report.ok, report.lines()
+    assert _stored_view(report.instrument) == _pyxform_view(data, file_type)
 
 
 # --------------------------------------------------------------------------- any form pyxform converts
@@ -322,7 +361,8 @@ def test_any_form_pyxform_converts_imports_or_is_refused_naming_the_feature(rows
         assert "at position" not in problem.message, problem
 
 
-def test_a_name_used_again_in_another_group_is_kept_under_its_group():
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_name_used_again_in_another_group_is_kept_under_its_group(fmt):
     survey = [
         {"type": "begin_group", "name": "mother", "label": "Mother"},
         {"type": "text", "name": "country", "label": "Country"},
@@ -331,7 +371,7 @@ def test_a_name_used_again_in_another_group_is_kept_under_its_group():
         {"type": "text", "name": "country", "label": "Country"},
         {"type": "end_group"},
     ]
-    report = import_report(xlsform(survey))
+    report = import_report(FORMATS[fmt][0](survey), FORMATS[fmt][1])
     assert report.ok, report.lines()
     assert list(report.instrument.fields) == ["country", "father.country"]
     assert any("stored as 'father.country'" in str(note) for note in report.notes)
@@ -394,7 +434,8 @@ def test_the_respondent_page_shows_a_label_with_an_answer_and_formatting():
     assert str(question.label) == "<strong>Aigerim &lt;i&gt;</strong>, do you live abroad?"
 
 
-def test_date_appearances_likert_and_a_table_list_of_select_multiple_rows():
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_date_appearances_likert_and_a_table_list_of_select_multiple_rows(fmt):
     from surveys.pages import build_sections
 
     survey = [
@@ -408,7 +449,7 @@ def test_date_appearances_likert_and_a_table_list_of_select_multiple_rows():
         {"type": "end_group"},
     ]
     choices = [{"list_name": "scale", "name": str(i), "label": f"S{i}"} for i in (1, 2, 3)]
-    instrument = imported("xls", survey, choices)
+    instrument = imported(fmt, survey, choices)
     outcome = validate_answers(instrument, {"since": "2024-03", "born": "1998", "row1": ["1", "3"]}, complete=False,
                                language=None, today=None)  # fmt: skip
     assert outcome.errors == {}
