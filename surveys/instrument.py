@@ -15,6 +15,7 @@ import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from . import expressions
@@ -234,16 +235,28 @@ class Instrument:
                 return texts[lang]
         return ""
 
-    @property
+    @cached_property
     def repeats(self) -> dict[str, Group]:
         return {name: group for name, group in self.groups.items() if group.is_repeat}
 
-    def top_fields(self) -> list[Field]:
-        """Questions answered once per response (outside any repeat group)."""
+    @cached_property
+    def _top_fields(self) -> list[Field]:
         return [f for f in self.fields.values() if f.repeat is None]
 
+    @cached_property
+    def _repeat_fields(self) -> dict[str, list[Field]]:
+        found: dict[str, list[Field]] = {name: [] for name in self.repeats}
+        for item in self.fields.values():
+            if item.repeat is not None:
+                found.setdefault(item.repeat, []).append(item)
+        return found
+
+    def top_fields(self) -> list[Field]:
+        """Questions answered once per response (outside any repeat group)."""
+        return self._top_fields
+
     def repeat_fields(self, repeat: str) -> list[Field]:
-        return [f for f in self.fields.values() if f.repeat == repeat]
+        return self._repeat_fields.get(repeat, [])
 
     def choices_for(self, item: Field) -> list[Choice]:
         return self.choice_lists.get(item.list_name or "", [])
