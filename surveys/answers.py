@@ -439,6 +439,12 @@ class _Validation:
                     instances = instances[:wanted] + [{} for _ in range(wanted - len(instances))]
             self.settled[name] = []
             self.instance_relevant[name] = []
+            # what was said about entries that no longer count (the repeat does not apply, or
+            # repeat_count cut them off) is not the respondent's to fix
+            for key in [k for k in self.errors if k == name or k.startswith(f"{name}[")]:
+                index = key[len(name) + 1 :].split("]", 1)[0]
+                if not relevant or (index.isdecimal() and int(index) > len(instances)):
+                    del self.errors[key]
             for index, answers in enumerate(instances, start=1):
                 self.settle_instance(name, index, answers)
             self.scope, self.prefix, self.position = self.values, "", None
@@ -519,7 +525,7 @@ class _Validation:
         value = self.scope.get(item.name)
         try:
             if is_empty(value):
-                if self.complete and self.is_required(item):
+                if self.complete and not item.set_by_form and self.is_required(item):
                     self.errors[key] = self.instrument.text(item.required_message, self.language) or str(
                         MESSAGES["required"]
                     )

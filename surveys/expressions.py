@@ -391,6 +391,34 @@ UNSUPPORTED_FEATURES: tuple[tuple[re.Pattern[str], str, str], ...] = (
 )  # fmt: skip
 
 
+# Functions that read a repeat's node-set (the argument positions that may name one).
+NODESET_ARGUMENTS = {
+    "sum": {0}, "count": {0}, "count-non-empty": {0}, "min": None, "max": None, "join": None,
+    "indexed-repeat": {0, 1},
+}  # fmt: skip
+
+
+def loose_references(root: Node) -> set[str]:
+    """The ${name}s not read through a node-set function (sum(), count(), indexed-repeat() ...):
+    outside a repeat, a repeated question may only be read through one of those."""
+    found: set[str] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, aggregated = stack.pop()
+        if isinstance(node, FieldRef):
+            if not aggregated:
+                found.add(node.name)
+        elif isinstance(node, Call):
+            positions = NODESET_ARGUMENTS.get(node.name, set())
+            for index, arg in enumerate(node.args):
+                stack.append((arg, positions is None or index in positions))
+        elif isinstance(node, BinaryOp):
+            stack += [(node.left, False), (node.right, False)]
+        elif isinstance(node, Negate):
+            stack.append((node.operand, False))
+    return found
+
+
 def parse(source: str) -> Expression:
     """Parse an expression; raises ExpressionError with a readable reason."""
     if not isinstance(source, str):

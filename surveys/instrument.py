@@ -779,12 +779,45 @@ class _Compiler:
             for ref in sorted(parsed.refs - known):
                 hint = " (it is a group)" if ref in self.groups else ""
                 self.error("survey", number, column, f"reference to unknown field ${{{ref}}}{hint}")
+            self.check_repeat_references(owner, column, parsed, number)
             if parsed.choice_columns and not (isinstance(owner, Field) and owner.type not in LIST_TYPES):
                 self.check_choice_columns(owner, column, parsed, number)
             if column == "required":
                 owner.required_if = parsed  # type: ignore[union-attr]
             else:
                 setattr(owner, column, parsed)
+
+    def check_repeat_references(self, owner: Field | Group, column: str, parsed: Expression, number: Any) -> None:
+        """A question asked in a repeat has one answer per entry: outside that repeat it is read
+        through sum(), count(), min(), max(), join() or indexed-repeat(), never alone."""
+        if isinstance(owner, Field):
+            inside = owner.repeat
+        else:
+            chain = [owner.name, *self.ancestors_of(owner.name)]
+            inside = next((g for g in chain if self.groups[g].is_repeat), None)
+            if column == "repeat_count":
+                inside = self.groups[owner.name].parent and next(
+                    (g for g in self.ancestors_of(owner.name) if self.groups[g].is_repeat), None
+                )
+        for ref in sorted(expressions.loose_references(parsed.root)):
+            item = self.fields.get(ref)
+            repeat = item.repeat if item is not None else (ref if ref in self.groups else None)
+            if repeat is not None and repeat != inside:
+                self.error(
+                    "survey",
+                    number,
+                    column,
+                    f"${{{ref}}} is asked once per entry of repeat '{repeat}': outside the repeat, read it "
+                    "through sum(), count(), min(), max(), join() or indexed-repeat() (a single value "
+                    "is not supported)",
+                )
+
+    def ancestors_of(self, name: str) -> list[str]:
+        found, parent = [], self.groups[name].parent
+        while parent:
+            found.append(parent)
+            parent = self.groups[parent].parent
+        return found
 
     def check_choice_columns(self, owner: Field | Group, column: str, parsed: Expression, number: Any) -> None:
         if column != "choice_filter" or not isinstance(owner, Field):

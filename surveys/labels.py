@@ -32,6 +32,17 @@ _MARKUP_HINT_RE = re.compile(r"[*_#\[<`~]|^\s*[-+]\s|^\s*\d+\.\s", re.M)
 _markdown = MarkdownIt("commonmark", {"html": True, "linkify": False, "breaks": True}).disable(["image", "code"])
 
 
+def _clean(body: str) -> str:
+    return nh3.clean(
+        body,
+        tags=_TAGS,
+        attributes=_ATTRIBUTES,
+        url_schemes=_SCHEMES,
+        filter_style_properties=_STYLES,
+        link_rel="noopener noreferrer nofollow",
+    )
+
+
 @lru_cache(maxsize=4096)
 def _rendered(text: str) -> tuple[str, tuple[str, ...]]:
     """Sanitised HTML of a label, with placeholders where its ${references} go."""
@@ -46,14 +57,7 @@ def _rendered(text: str) -> tuple[str, tuple[str, ...]]:
         body = _markdown.render(held).strip()
         if body.startswith("<p>") and body.endswith("</p>") and body.count("<p>") == 1:
             body = body[3:-4]  # one paragraph: inline, as a label sits in a <label> or <legend>
-        body = nh3.clean(
-            body,
-            tags=_TAGS,
-            attributes=_ATTRIBUTES,
-            url_schemes=_SCHEMES,
-            filter_style_properties=_STYLES,
-            link_rel="noopener noreferrer nofollow",
-        )
+        body = _clean(body)
     else:
         body = html.escape(held, quote=False).replace("\n", "<br>")
     return body, tuple(names)
@@ -67,14 +71,19 @@ def render_label(text: str, answer_text: Callable[[str], str] | None = None) -> 
     if names:
 
         def answer(match: re.Match[str]) -> str:
-            name = names[int(match.group(1))]
-            return html.escape(answer_text(name) if answer_text else "", quote=True)
+            index = int(match.group(1))
+            if index >= len(names):
+                return ""  # the author's own text looked like a placeholder
+            return html.escape(answer_text(names[index]) if answer_text else "", quote=True)
 
-        body = _PLACEHOLDER_RE.sub(answer, body)
-    return mark_safe(body)  # noqa: S308 (sanitised by nh3 above; answers escaped)
+        # An answer may land in an attribute (a link's href, a style): cleaned once more, so
+        # "javascript:..." or extra style properties given as an answer are dropped too.
+        body = _clean(_PLACEHOLDER_RE.sub(answer, body))
+    return mark_safe(body)  # noqa: S308 (sanitised by nh3; answers escaped)
 
 
 def plain_label(text: str) -> str:
     """A label's words without formatting (for e-mails, exports and page titles)."""
     body, _names = _rendered(text)
+    body = _PLACEHOLDER_RE.sub("", body)  # a ${name} in a title: no answer there
     return html.unescape(re.sub(r"<[^>]+>", "", body.replace("<br>", " ")))

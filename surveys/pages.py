@@ -65,10 +65,22 @@ class Section:
     index: int = 0
     entries: int = 0  # on the "add" row: how many entries the page shows
     fixed: bool = False  # the form sets the number of entries: no adding or removing
+    is_add: bool = False  # the row under a repeat's entries with its "add" button and entry count
 
 
 def relevant_fields(instrument: Instrument, answers: dict[str, Any], today: dt.date) -> set[str]:
-    """Names of the questions relevant under these answers (the server's own rules)."""
+    """Names of the questions relevant under these answers (the server's own rules).
+
+    With repeat groups, relevance is what validation works out (it sees each repeated question
+    as the node-set sum() and count() read); a repeat's questions count as relevant when the
+    repeat is, since each entry decides the rest."""
+    if instrument.repeats:
+        visible = validate_answers(instrument, answers, complete=False, language=None, today=today).visible
+        return {
+            item.name
+            for item in instrument.fields.values()
+            if (item.repeat in visible if item.repeat else item.name in visible)
+        }
     values = dict(answers)
     relevant: set[str] = set()
     for item in instrument.fields.values():
@@ -117,20 +129,27 @@ def page_answers(instrument: Instrument, page_index: int, data: QueryDict) -> di
     """The answers a page's form posted, as the API would receive them ('' means no answer)."""
     answers: dict[str, Any] = {}
     for item in shown_fields(instrument, page_index):
+        if item.repeat and item.repeat not in answers:
+            # each entry's inputs are named "jobs[2].employer", and "jobs__count" says how many
+            # entries the page showed; without it (a form from elsewhere) the entries stay as stored
+            count = _entry_count(data, item.repeat)
+            if count is not None:
+                answers[item.repeat] = [{} for _ in range(count)]
         if not item.takes_answer or item.set_by_form:
             continue
-        if item.repeat:  # each entry's inputs are named "jobs[2].employer"; "jobs__count" says how many
-            entries = answers.setdefault(item.repeat, [{} for _ in range(_entry_count(data, item.repeat))])
-            for index, entry in enumerate(entries, start=1):
+        if item.repeat:
+            for index, entry in enumerate(answers.get(item.repeat, []), start=1):
                 entry[item.name] = _posted(instrument, item, data, f"{item.repeat}[{index}].{item.name}")
             continue
         answers[item.name] = _posted(instrument, item, data, item.name)
     return answers
 
 
-def _entry_count(data: QueryDict, repeat: str) -> int:
-    raw = data.get(f"{repeat}__count", "")
-    return min(int(raw), MAX_INSTANCES) if raw.isdecimal() else 0
+def _entry_count(data: QueryDict, repeat: str) -> int | None:
+    raw = data.get(f"{repeat}__count")
+    if raw is None:
+        return None
+    return min(int(raw), MAX_INSTANCES) if raw.isdecimal() and len(raw) <= 3 else 0
 
 
 def _posted(instrument: Instrument, item: Field, data: QueryDict, key: str) -> Any:
@@ -150,7 +169,13 @@ def entries_change(answers: dict[str, Any], action: str) -> bool:
     if kind == "add" and isinstance(entries, list) and len(entries) < MAX_INSTANCES:
         entries.append({})
         return True
-    if kind == "remove" and isinstance(entries, list) and number.isdecimal() and 1 <= int(number) <= len(entries):
+    if (
+        kind == "remove"
+        and isinstance(entries, list)
+        and number.isdecimal()
+        and len(number) <= 3
+        and 1 <= int(number) <= len(entries)
+    ):
         del entries[int(number) - 1]
         return True
     return kind in ("add", "remove")
@@ -185,6 +210,15 @@ def page_errors(
     return errors_on_page(instrument, page_index, outcome.errors)
 
 
+def first_page_with_errors(instrument: Instrument, pages: list[int], errors: dict[str, str]) -> int:
+    """The first page whose questions have errors: among the pages that apply, else any page
+    (an error must always be shown where it can be fixed, never lead back to an empty page)."""
+    for candidate in [*pages, *range(len(instrument.pages))]:
+        if errors_on_page(instrument, candidate, errors):
+            return candidate
+    return pages[0] if pages else 0
+
+
 def errors_on_page(instrument: Instrument, page_index: int, errors: dict[str, str]) -> dict[str, str]:
     """The errors of a page's questions (a repeat's entries' errors, "jobs[2].end", included)."""
     keys = set()
@@ -205,6 +239,8 @@ def build_sections(
     """What the page template renders: sections of questions with labels, options and state."""
     outcome = validate_answers(instrument, values, complete=False, language=None, today=today)
     relevant = relevant_fields(instrument, outcome.answers, today)
+    # what the form fills in (read-only, computed) shows as the server works it out now
+    values = {**values, **{f.name: outcome.answers.get(f.name) for f in instrument.top_fields() if f.set_by_form}}
     sections: list[Section] = []
     current_group = None
     done: set[str] = set()
@@ -224,7 +260,7 @@ def build_sections(
                 label = shown(group.labels)
                 sections.append(Section(group_name, label, True, True, [], scale))
                 current_group = group_name
-        elif not sections or sections[-1].is_matrix:
+        elif not sections or sections[-1].is_matrix or sections[-1].repeat:
             sections.append(Section("", "", False, True, []))
             current_group = None
         question = _question(instrument, item, values, errors, language, item.name in relevant, prefilled)
@@ -259,8 +295,11 @@ def _entries(
     title = plain_label(instrument.text(group.labels, language)) or repeat
     group_shown = any(f.name in relevant for f in inside)
     sections = []
+    computed = outcome.answers.get(repeat) or []
     for index, entry in enumerate(entries, start=1):
-        scope = ChainMap(entry, values)
+        worked_out = computed[index - 1] if index - 1 < len(computed) else {}
+        filled = {f.name: worked_out.get(f.name) for f in inside if f.set_by_form}
+        scope = ChainMap(filled, entry, values)
         questions = []
         for item in inside:
             key = f"{repeat}[{index}].{item.name}"
@@ -270,7 +309,9 @@ def _entries(
         section = Section(f"{repeat}[{index}]", f"{title} {index}", False, True, questions, repeat=repeat, index=index)
         section.fixed = fixed
         sections.append(section)
-    add = Section(f"{repeat}__add", title, False, group_shown, [], repeat=repeat, entries=len(entries), fixed=fixed)
+    add = Section(
+        f"{repeat}__add", title, False, group_shown, [], repeat=repeat, entries=len(entries), fixed=fixed, is_add=True
+    )
     return [*sections, add]
 
 
@@ -441,7 +482,7 @@ def page_step(
         return PageStep(cleaned, {}, page_index)
     outcome = validate_answers(instrument, cleaned, complete=True, language=language, today=today)
     if outcome.errors:
-        first = next((p for p in pages if errors_on_page(instrument, p, outcome.errors)), pages[0] if pages else 0)
+        first = first_page_with_errors(instrument, pages, outcome.errors)
         return PageStep(cleaned, errors_on_page(instrument, first, outcome.errors), first)
     return PageStep(outcome.answers, {}, page_index, finished=True)
 

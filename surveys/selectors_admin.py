@@ -413,9 +413,12 @@ def wave_question_summaries(wave: Wave, *, language: str, status: str = "") -> l
     """Summaries over the wave's responses (one streamed query of their answers), with the latest
     answers of each free-text question (one small query each, newest first)."""
     answers = _wave_answered(wave, status).order_by().values_list("answers", flat=True).iterator(chunk_size=2000)
-    summaries = summarise_answers(wave_fields(wave, language), answers)
+    fields = wave_fields(wave, language)
+    summaries = summarise_answers(fields, answers)
+    top_level = {f.name for f in fields if f.repeat is None}  # entries' texts are in the export's repeat table
     for summary in summaries:
-        if summary.type in TEXT_TYPES and summary.answered:
+        summary.listed = summary.name in top_level
+        if summary.type in TEXT_TYPES and summary.answered and summary.listed:
             latest = wave_text_answers(wave, summary.name, status=status).values_list("text", flat=True)
             summary.texts = list(latest[:LATEST_TEXTS])
     return summaries
@@ -423,7 +426,7 @@ def wave_question_summaries(wave: Wave, *, language: str, status: str = "") -> l
 
 def wave_text_field(wave: Wave, name: str, language: str) -> MergedField:
     """A free-text question of the wave's versions (others: 404)."""
-    item = next((f for f in wave_fields(wave, language) if f.name == name and f.is_text), None)
+    item = next((f for f in wave_fields(wave, language) if f.name == name and f.is_text and f.repeat is None), None)
     if item is None:
         raise Http404("No such text question.")
     return item

@@ -124,11 +124,12 @@ class QuestionSummary:
     choices: list[dict[str, Any]] = field(default_factory=list)
     stats: dict[str, float] | None = None
     texts: list[str] = field(default_factory=list)  # the latest free-text answers (text questions)
+    listed: bool = True  # its texts have a page of their own (not a repeat's entries: see the export)
 
     @property
     def more_texts(self) -> int:
         """Free-text answers not listed under the question."""
-        return self.answered - len(self.texts) if self.type in TEXT_TYPES else 0
+        return self.answered - len(self.texts) if self.type in TEXT_TYPES and self.listed else 0
 
 
 def _number(value: Any) -> float | None:

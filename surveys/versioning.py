@@ -2,7 +2,8 @@
 
 A field keeps its name across versions, so exports key columns by name; its
 type may change only toward text (any answer can be read as text, not the
-reverse). Removing a question is allowed: old answers keep their meaning.
+reverse), and it stays inside the same repeat group, or outside any (a repeat's name
+stays a repeat). Removing a question is allowed: old answers keep their meaning.
 """
 
 from .instrument import Instrument
@@ -28,6 +29,21 @@ def incompatibilities(previous: Instrument, new: Instrument) -> list[str]:
         old_field = previous.fields.get(name)
         if old_field is not None and old_field.takes_answer != new_field.takes_answer and old_field.type != "calculate":
             reasons.append(f"field '{name}' was a {old_field.type} and is now a {new_field.type}; use another name")
+        if old_field is not None and old_field.repeat != new_field.repeat:
+            # answered once per response, or once per entry: stored (and exported) in different places
+            where = {None: "outside any repeat"}
+            reasons.append(
+                f"field '{name}' moves from {where.get(old_field.repeat, f'repeat {old_field.repeat!r}')} to "
+                f"{where.get(new_field.repeat, f'repeat {new_field.repeat!r}')}; use another name"
+            )
+    for name in new.repeats:
+        if name in previous.fields or (name in previous.groups and not previous.groups[name].is_repeat):
+            reasons.append(f"'{name}' becomes a repeat, but earlier answers use the name otherwise; use another name")
+    for name in previous.repeats:
+        if name in new.fields or (name in new.groups and not new.groups[name].is_repeat):
+            reasons.append(
+                f"repeat '{name}' is no longer a repeat; its entries would lose their place; use another name"
+            )
     return reasons
 
 

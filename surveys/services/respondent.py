@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from ..answers import validate_answers
 from ..models import Invitation, PanelMember, Response, Wave
-from ..pages import applicable_pages, errors_on_page, merge, page_errors
+from ..pages import applicable_pages, errors_on_page, first_page_with_errors, merge, page_errors
 from ..tokens import looks_like_token, new_resume_token, token_hash
 from .responses import (
     COMPLETE,
@@ -228,7 +228,7 @@ def _finish(handle: Handle, answers: dict[str, Any], language: str, pages: list[
     today = timezone.localdate()
     outcome = validate_answers(instrument, answers, complete=True, language=language, today=today)
     if outcome.errors:
-        first = next((p for p in pages if errors_on_page(instrument, p, outcome.errors)), pages[0] if pages else 0)
+        first = first_page_with_errors(instrument, pages, outcome.errors)
         return PageResult(errors=errors_on_page(instrument, first, outcome.errors), page=first)
     response_update(
         response=handle.response,

@@ -182,7 +182,8 @@ def letters_clean(templates: Any) -> dict[str, dict[str, str]]:
 
 def _instrument_fields(version: SurveyVersion) -> dict[str, Any]:
     instrument: Instrument = version.instrument
-    return {name: item for name, item in instrument.fields.items() if item.takes_answer}
+    # answered once per response: what quotas and prefill can name (not the entries of a repeat)
+    return {name: item for name, item in instrument.fields.items() if item.takes_answer and item.repeat is None}
 
 
 def _check_version(user: User, spec: WaveSpec, wave: Wave | None, errors: dict[str, list[str]]) -> None:

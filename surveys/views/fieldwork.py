@@ -135,7 +135,7 @@ class WaveForm(forms.Form):
         fields["prefill_fields"].choices = [
             (name, f"{instrument.text(item.labels, language) or name} ({name})")
             for name, item in instrument.fields.items()
-            if item.takes_answer
+            if item.takes_answer and item.repeat is None
         ]
         for language_code in LANGUAGES:
             fields[f"name_{language_code}"] = forms.CharField(
@@ -364,7 +364,11 @@ def _language_section(form: WaveForm, code: str) -> dict[str, Any]:
 
 
 def _quota_fields(version: SurveyVersion) -> list[str]:
-    return [name for name, item in version.instrument.fields.items() if item.type in service.QUOTA_TYPES]
+    return [
+        name
+        for name, item in version.instrument.fields.items()
+        if item.type in service.QUOTA_TYPES and item.repeat is None
+    ]
 
 
 def _save(request: HttpRequest, *, version: SurveyVersion, wave: Wave | None) -> HttpResponse:

@@ -205,3 +205,98 @@ def test_the_analysis_frame_keeps_one_row_per_response_without_the_entries(gradu
     wave = Wave.objects.create(survey=graduate_version.survey, version=graduate_version, slug="w", name="W")
     names = {column.name for column in frame_spec(wave).columns}
     assert "country_residence" in names and not any(name.startswith("job_") for name in names)
+
+
+# --------------------------------------------------------------------------- found in review
+
+
+def test_pages_after_a_repeat_follow_its_entries_and_errors_always_land_on_a_page():
+    from surveys.pages import applicable_pages, first_page_with_errors
+
+    survey = [
+        {"type": "begin_repeat", "name": "jobs", "label": "Job"},
+        {"type": "integer", "name": "salary", "label": "Salary"},
+        {"type": "end_repeat"},
+        {"type": "begin_group", "name": "more", "label": "More", "relevant": "count(${jobs}) > 1"},
+        {"type": "text", "name": "why", "label": "Why several?", "required": "yes"},
+        {"type": "end_group"},
+    ]
+    report = import_report(xlsform(survey))
+    assert report.ok, report.lines()
+    answers = {"jobs": [{"salary": 500}, {"salary": 600}]}
+    pages = applicable_pages(report.instrument, answers, TODAY)
+    assert pages == [0, 1]
+    outcome = check(report.instrument, answers)
+    assert first_page_with_errors(report.instrument, pages, outcome.errors) == 1
+
+
+def test_a_question_after_a_repeat_in_the_same_group_keeps_the_entries():
+    from django.http import QueryDict
+
+    from surveys.pages import build_sections, page_answers
+
+    survey = [
+        {"type": "begin_group", "name": "work", "label": "Work"},
+        {"type": "begin_repeat", "name": "jobs", "label": "Job"},
+        {"type": "text", "name": "employer", "label": "Employer"},
+        {"type": "end_repeat"},
+        {"type": "text", "name": "after", "label": "After"},
+        {"type": "end_group"},
+    ]
+    report = import_report(xlsform(survey))
+    sections = build_sections(report.instrument, 0, {"jobs": [{"employer": "A"}]}, {}, "default", TODAY)
+    assert [(s.name, s.is_add, [q.name for q in s.questions]) for s in sections] == [
+        ("jobs[1]", False, ["jobs[1].employer"]), ("jobs__add", True, []), ("", False, ["after"]),
+    ]  # fmt: skip
+    posted = page_answers(report.instrument, 0, QueryDict("jobs__count=1&jobs[1].employer=Siemens&after=x"))
+    assert posted == {"jobs": [{"employer": "Siemens"}], "after": "x"}
+    assert "jobs" not in page_answers(report.instrument, 0, QueryDict("after=x"))  # no count: entries kept
+    assert page_answers(report.instrument, 0, QueryDict("jobs__count=" + "9" * 5000))["jobs"] == []
+
+
+def test_form_filled_questions_are_never_required_of_the_respondent_and_stale_entries_say_nothing():
+    survey = [
+        {"type": "select_one yn", "name": "has", "label": "Any jobs?"},
+        {"type": "integer", "name": "n", "label": "N", "read_only": "yes", "required": "yes"},
+        {"type": "begin_repeat", "name": "jobs", "label": "Job", "relevant": "${has} = 'yes'"},
+        {"type": "integer", "name": "salary", "label": "Salary"},
+        {"type": "end_repeat"},
+    ]
+    report = import_report(xlsform(survey, CHOICES))
+    outcome = check(report.instrument, {"has": "no", "jobs": [{"salary": "abc"}]})
+    assert outcome.errors == {}
+
+
+def test_a_repeated_question_read_alone_outside_its_repeat_is_refused_by_name():
+    survey = [
+        {"type": "begin_repeat", "name": "jobs", "label": "Job"},
+        {"type": "integer", "name": "salary", "label": "Salary"},
+        {"type": "end_repeat"},
+        {"type": "text", "name": "rich", "label": "Rich?", "relevant": "${salary} > 10"},
+        {"type": "text", "name": "fine", "label": "Fine", "relevant": "sum(${salary}) > 10 and count(${jobs}) > 0"},
+    ]
+    report = import_report(xlsform(survey))
+    (problem,) = report.errors
+    assert (problem.row, problem.column) == (5, "relevant")
+    assert (
+        "${salary} is asked once per entry of repeat 'jobs'" in problem.message and "not supported" in problem.message
+    )
+
+
+def test_a_question_cannot_move_into_or_out_of_a_repeat_between_versions():
+    from surveys.versioning import incompatibilities
+
+    def compiled(survey):
+        report = import_report(xlsform(survey))
+        assert report.ok, report.lines()
+        return report.instrument
+
+    flat = compiled([{"type": "text", "name": "employer", "label": "Employer"}])
+    repeated = compiled([
+        {"type": "begin_repeat", "name": "jobs", "label": "Job"},
+        {"type": "text", "name": "employer", "label": "Employer"},
+        {"type": "end_repeat"},
+    ])  # fmt: skip
+    assert any("moves from outside any repeat to repeat 'jobs'" in r for r in incompatibilities(flat, repeated))
+    assert any("moves from repeat 'jobs' to outside any repeat" in r for r in incompatibilities(repeated, flat))
+    assert incompatibilities(repeated, repeated) == []

@@ -482,3 +482,15 @@ def test_the_import_report_names_the_languages_and_how_features_were_read():
     assert "type 'string' read as 'text' (survey rows 4)" in mapped
     assert "repeat 'stays': each entry's answers are kept as an object in a list under 'stays'" in mapped
     assert "_mapped" not in report.content and "languages: English (english) default, French (french)" in report.lines()
+
+
+def test_an_answer_inside_a_link_or_a_style_cannot_make_it_active():
+    from surveys.labels import plain_label, render_label
+
+    answers = {"u": "javascript:alert(1)", "c": "red;position:fixed;inset:0"}.get
+    link = str(render_label('<a href="${u}">site</a> and [x](${u})', answers))
+    assert "javascript:" not in link.split(">site<")[0] and 'href="javascript' not in link
+    styled = str(render_label('<span style="color:${c}">x</span>', answers))
+    assert "position" not in styled and "inset" not in styled
+    assert str(render_label("kelu-answer-3-end ${x}", {"x": "y"}.get)).endswith("y")
+    assert plain_label("Job of ${name}") == "Job of "

@@ -100,6 +100,9 @@
     form.querySelectorAll("[data-section]").forEach(function (section) {
       section.hidden = !section.querySelector("[data-field]:not([hidden])");
     });
+    form.querySelectorAll("[data-repeat-add]").forEach(function (row) {
+      row.hidden = !visible[row.dataset.repeatAdd];  // a repeat that stops (or starts) applying
+    });
   }
 
   form.addEventListener("change", function (event) {
