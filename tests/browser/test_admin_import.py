@@ -38,8 +38,13 @@ def test_an_invalid_form_shows_every_problem_and_saves_nothing(admin_page, live_
         xlsform(
             [
                 {"type": "integr", "name": "age", "label::English (en)": "Age"},
-                {"type": "select_one nowhere", "name": "pick", "label::English (en)": "Pick"},
-                {"type": "text", "name": "city", "label::English (en)": "City", "relevant": "${nobody} = 1"},
+                {"type": "text", "name": "pick"},
+                {
+                    "type": "text",
+                    "name": "city",
+                    "label::English (en)": "City",
+                    "relevant": "pulldata('a', 'b', 'c', 1) = 1",
+                },
             ]
         )
     )
@@ -51,8 +56,8 @@ def test_an_invalid_form_shows_every_problem_and_saves_nothing(admin_page, live_
     assert rows.count() == 3
     texts = rows.all_inner_texts()
     assert "unknown question type 'integr'" in texts[0] and "\t2\ttype\t" in texts[0]
-    assert "choice list 'nowhere'" in texts[1]
-    assert "unknown field ${nobody}" in texts[2] and "relevant" in texts[2]
+    assert "has no label" in texts[1]
+    assert "pulldata(): not supported" in texts[2] and "relevant" in texts[2]
     screenshot("admin-import-refused")
     assert not SurveyVersion.objects.exists()
 
