@@ -178,6 +178,7 @@ class Group:
     relevant: Expression | None = None
     appearance: str = ""
     parent: str | None = None
+    hints: dict[str, str] = field(default_factory=dict)
     children: list[str] = field(default_factory=list)
     is_matrix: bool = False
     is_repeat: bool = False
@@ -573,6 +574,7 @@ class _Compiler:
             labels=self.texts(row, "label"),
             appearance=str(row.get("appearance") or ""),
             parent=stack[-1].name if stack else None,
+            hints=self.texts(row, "hint"),
         )
         group.is_matrix = "table-list" in group.appearance.split() and not is_repeat
         group.is_repeat = is_repeat

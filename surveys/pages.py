@@ -66,6 +66,7 @@ class Section:
     entries: int = 0  # on the "add" row: how many entries the page shows
     fixed: bool = False  # the form sets the number of entries: no adding or removing
     is_add: bool = False  # the row under a repeat's entries with its "add" button and entry count
+    hint: str = ""  # the repeat's hint, shown by its add button
 
 
 def relevant_fields(instrument: Instrument, answers: dict[str, Any], today: dt.date) -> set[str]:
@@ -312,6 +313,7 @@ def _entries(
     add = Section(
         f"{repeat}__add", title, False, group_shown, [], repeat=repeat, entries=len(entries), fixed=fixed, is_add=True
     )
+    add.hint = render_label(instrument.text(group.hints, language))
     return [*sections, add]
 
 

@@ -88,6 +88,7 @@ def instrument_completeness(instrument: Instrument, languages: tuple[str, ...] =
     for item in instrument.fields.values():
         texts += [t for t in (item.labels, item.hints, item.required_message, item.constraint_message) if t]
     texts += [group.labels for group in instrument.groups.values() if group.labels]
+    texts += [group.hints for group in instrument.groups.values() if group.hints]
     for list_name, choices in instrument.choice_lists.items():
         if not list_name.startswith("__"):  # built-in lists (countries) are translated by the platform
             texts += [choice.labels for choice in choices if choice.labels]

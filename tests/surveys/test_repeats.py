@@ -300,3 +300,13 @@ def test_a_question_cannot_move_into_or_out_of_a_repeat_between_versions():
     assert any("moves from outside any repeat to repeat 'jobs'" in r for r in incompatibilities(flat, repeated))
     assert any("moves from repeat 'jobs' to outside any repeat" in r for r in incompatibilities(repeated, flat))
     assert incompatibilities(repeated, repeated) == []
+
+
+@pytest.mark.django_db
+def test_the_repeats_hint_shows_by_its_add_button(graduate_version):
+    from surveys.pages import build_sections
+
+    instrument = graduate_version.instrument
+    page = next(i for i, p in enumerate(instrument.pages) if p.group == "jobs")
+    add = next(s for s in build_sections(instrument, page, {}, {}, "en", TODAY) if s.is_add)
+    assert "starting with the most recent" in str(add.hint)
