@@ -130,6 +130,9 @@
   form.addEventListener("submit", function (event) {
     if (submitting) return;
     event.preventDefault();
+    // This save carries every answer on the page: a field's own save still waiting would only
+    // repeat it, and its note, arriving later, would push the message below out of sight.
+    clearTimeout(timer);
     var submitter = event.submitter;
     var where = statusFor(submitter);
     if (submitted) return showSubmitted(where);
