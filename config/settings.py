@@ -316,6 +316,13 @@ MATCHING_EMBEDDING_BACKEND = env_str("MATCHING_EMBEDDING_BACKEND", "")
 # How long a process may answer top-20 queries from its in-memory expert index before
 # rebuilding it even if no profile changed (capacities are re-checked on every query).
 MATCHING_INDEX_MAX_AGE_SECONDS = env_int("MATCHING_INDEX_MAX_AGE_SECONDS", 600)
+# While profiles change, rebuild the index in the background at most this often; until then the
+# people changed are ranked from fresh rows (and at most this many of them: beyond, rebuild now).
+MATCHING_INDEX_REFRESH_SECONDS = env_int("MATCHING_INDEX_REFRESH_SECONDS", 60)
+MATCHING_INDEX_DELTA_LIMIT = env_int("MATCHING_INDEX_DELTA_LIMIT", 2000)
+# Rebuild in a background thread (off only in tests that run inside one uncommitted transaction,
+# which another connection cannot see).
+MATCHING_INDEX_BACKGROUND = env_bool("MATCHING_INDEX_BACKGROUND", default=True)
 CELERY_BEAT_SCHEDULE.update(
     {
         # Proposals for open requests, once a night; the run is keyed by date, so a repeat is a no-op.

@@ -51,35 +51,122 @@ class ExpertiseRequestAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
     readonly_fields = ["created_by", "created_at", "updated_at"]
 
 
+COMPONENT_HELP = {
+    "skills": "Share of the requested skills the expert has.",
+    "field": "Same field of study (1), or the same broad field (0.5).",
+    "text": "How alike the request's topic and the profile's text are, across kk, ru and en.",
+    "language": "Share of the requested languages the expert speaks.",
+    "region": "The expert has ties to the request's region (hidden from those who may not see it).",
+    "timezone": "Overlap of the two working days (09:00-18:00 local).",
+}
+
+
 class WeightsForm(forms.ModelForm):
+    """One number per score component (stored together as `weights`), and a sample request on
+    which "Preview" shows what the weights do before they are saved."""
+
+    sample_request = forms.ModelChoiceField(
+        queryset=ExpertiseRequest.objects.none(),
+        required=False,
+        help_text="An open request to preview the weights on (not saved).",
+    )
+
     class Meta:
         model = MatchingSettings
-        fields = ["programme", "weights", "offer_days"]
-        help_texts = {
-            "weights": "Weights of the score components (any non-negative numbers; they are normalised): "
-            + ", ".join(f"{k} (default {v})" for k, v in DEFAULT_WEIGHTS.items())
-            + ". Missing components weigh 0; an empty object means the defaults.",
-        }
+        fields = ["programme", "skills_first", "offer_days"]
 
-    def clean_weights(self):
-        weights = self.cleaned_data["weights"] or {}
-        if not isinstance(weights, dict):
-            raise forms.ValidationError('Give an object such as {"skills": 0.4, "text": 0.3}.')
-        unknown = sorted(set(weights) - set(DEFAULT_WEIGHTS))
-        if unknown:
-            raise forms.ValidationError(f"Unknown component: {', '.join(unknown)}.")
-        for name, value in weights.items():
-            if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
-                raise forms.ValidationError(f"{name}: a weight is a number of at least 0.")
-        if weights and not any(weights.values()):
+    def __init__(self, *args, requests=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        saved = {**DEFAULT_WEIGHTS, **(self.instance.weights or {})} if self.instance.weights else DEFAULT_WEIGHTS
+        for name in DEFAULT_WEIGHTS:
+            self.fields[f"weight_{name}"] = forms.FloatField(
+                label=f"Weight: {name}",
+                min_value=0,
+                max_value=100,
+                initial=saved.get(name, 0),
+                help_text=f"{COMPONENT_HELP[name]} Default {DEFAULT_WEIGHTS[name]}; weights are normalised to sum to 1.",
+            )
+        if requests is not None:
+            self.fields["sample_request"].queryset = requests
+
+    def clean(self):
+        cleaned = super().clean()
+        weights = {name: cleaned.get(f"weight_{name}") for name in DEFAULT_WEIGHTS}
+        if all(value is not None for value in weights.values()) and not any(weights.values()):
             raise forms.ValidationError("At least one weight must be above 0.")
-        return weights
+        cleaned["weights"] = {name: float(value) for name, value in weights.items() if value is not None}
+        return cleaned
+
+    def save(self, commit=True):
+        self.instance.weights = self.cleaned_data["weights"]
+        return super().save(commit)
 
 
 @admin.register(MatchingSettings)
 class MatchingSettingsAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
     form = WeightsForm
-    list_display = ["__str__", "offer_days"]
+    list_display = ["__str__", "skills_first", "offer_days"]
+    change_form_template = "admin/diaspora/matchingsettings/change_form.html"
+
+    def get_fields(self, request, obj=None):
+        weights = [f"weight_{name}" for name in DEFAULT_WEIGHTS]
+        return ["programme", *weights, "skills_first", "offer_days", "sample_request"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["fields"] = WeightsForm.Meta.fields  # the weight fields are added by the form itself
+        base = super().get_form(request, obj, change=change, **kwargs)
+        requests = _open_requests_for(request.user, obj)
+        preview = request.GET if request.method == "GET" and "_preview" in request.GET else None
+
+        class Form(base):
+            def __init__(self, *args, **form_kwargs):
+                form_kwargs["requests"] = requests
+                if preview is not None and not args and "data" not in form_kwargs:
+                    # After "Preview" (see changeform_view) the page shows the posted values,
+                    # not the saved ones.
+                    form_kwargs["initial"] = {**form_kwargs.get("initial", {}), **preview.dict()}
+                super().__init__(*args, **form_kwargs)
+
+        return Form
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        if request.method == "POST" and "_preview" in request.POST:
+            # "Preview" posts the form (CSRF-checked) but saves nothing: the page is rendered
+            # as for viewing, with the posted values in the fields and the preview below.
+            obj = self.get_object(request, object_id) if object_id else None
+            form = self.get_form(request, obj, change=obj is not None)(request.POST, instance=obj)
+            extra_context["preview"] = _preview(request.user, form)
+            request.GET, request.method = request.POST.copy(), "GET"
+        extra_context["components"] = list(DEFAULT_WEIGHTS)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+
+def _open_requests_for(user, settings_row):
+    from .selectors import requests_visible_to
+
+    requests = requests_visible_to(user).filter(status=ExpertiseRequest.Status.OPEN)
+    if settings_row is not None and settings_row.programme_id:
+        requests = requests.filter(programme_id=settings_row.programme_id)
+    return requests.order_by("-created_at")
+
+
+def _preview(user, form) -> dict:
+    """What the preview box shows: the rows, or why there are none."""
+    from .services.matching import weights_preview
+
+    if not form.is_valid():
+        return {"error": "Correct the errors below to preview."}
+    sample = form.cleaned_data.get("sample_request") or form.fields["sample_request"].queryset.first()
+    if sample is None:
+        return {"error": "There is no open request to preview on."}
+    rows = weights_preview(
+        viewer=user,
+        request=sample,
+        weights=form.cleaned_data["weights"],
+        skills_first=form.cleaned_data["skills_first"],
+    )
+    return {"request": sample, "rows": rows, "components": list(DEFAULT_WEIGHTS)}
 
 
 @admin.register(MatchRun)

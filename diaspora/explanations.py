@@ -20,9 +20,15 @@ def explain(match: Match, *, language: str, show_location: bool) -> list[str]:
     with translation.override(language):
         parts: list[str] = []
         skills = details.get("shared_skills") or []
-        if skills:
+        if details.get("covers_all_skills") and skills:
+            labels = ", ".join(vocab.skill_label(s, language) for s in skills)
+            parts.append(_("has every requested skill: %(skills)s") % {"skills": labels})
+        elif skills:
             labels = ", ".join(vocab.skill_label(s, language) for s in skills)
             parts.append(_("shared skills: %(skills)s") % {"skills": labels})
+        topics = [concept_label(key, language) for key in details.get("shared_topics") or []]
+        if topics:
+            parts.append(_("both about %(topics)s") % {"topics": ", ".join(topics)})
         if components.get("field", 0) >= 1:
             parts.append(_("same field of study"))
         elif components.get("field", 0) > 0:
@@ -45,6 +51,16 @@ def explain(match: Match, *, language: str, show_location: bool) -> list[str]:
         if details.get("stale"):
             parts.append(_("profile not confirmed for over a year"))
         return [p for p in parts if p]
+
+
+def concept_label(key: str, language: str) -> str:
+    """A concept key of the matching lexicon ("topic:speech-recognition") in the reader's language."""
+    kind, _sep, code = key.partition(":")
+    if kind == "topic":
+        return vocab.topic_label(code, language)
+    if kind == "skill":
+        return vocab.skill_label(code, language)
+    return vocab.field_label(code, language) if kind == "field" else code
 
 
 def _pct(value: float) -> dict[str, int]:
@@ -94,6 +110,9 @@ _FILTER_MESSAGES = {
     "conflict": lambda: _("The only suitable experts are affiliated with the requesting institution."),
     "already_asked": lambda: _("Every suitable expert has already been asked about this request."),
     "assignment": lambda: _("Suitable experts were given to requests they fit better; the next run will try again."),
+    "hours": lambda: _(
+        "Suitable experts have fewer hours left this quarter than one engagement of this request takes."
+    ),
 }
 
 
@@ -102,9 +121,15 @@ def filter_message(steps: list[FilterStep]) -> str:
     for step in steps:
         if step.remaining == 0 and step.name in _FILTER_MESSAGES:
             return str(_FILTER_MESSAGES[step.name]())
-    if steps and steps[-1].name == "assignment":
-        return str(_FILTER_MESSAGES["assignment"]())
+    if steps and steps[-1].name in ("assignment", "hours"):
+        return str(_FILTER_MESSAGES[steps[-1].name]())
     return ""
+
+
+def short_reason(code: str) -> str:
+    """Why a run left a request short, from its stats code (a filter, "assignment" or "hours")."""
+    message = _FILTER_MESSAGES.get(code)
+    return str(message()) if message else code
 
 
 def filter_trail(steps: list[FilterStep]) -> list[tuple[str, int]]:
@@ -117,5 +142,6 @@ def filter_trail(steps: list[FilterStep]) -> list[tuple[str, int]]:
         "conflict": _("without a conflict of interest"),
         "already_asked": _("not asked before"),
         "assignment": _("assigned by the last run"),
+        "hours": _("assigned by the last run (hours ran short)"),
     }
     return [(str(names.get(step.name, step.name)), step.remaining) for step in steps]

@@ -47,11 +47,15 @@ def offers_reserved_load(offer_ids=None) -> dict[int, int]:
     return dict(matches.values_list("offer_id").annotate(total=Sum("load")).values_list("offer_id", "total"))
 
 
-def expert_rows(at: datetime | None = None) -> list[ExpertRow]:
-    """Every matchable person as the engine sees them (one query per table, no N+1)."""
+def expert_rows(at: datetime | None = None, *, person_ids=None) -> list[ExpertRow]:
+    """Every matchable person (or those of `person_ids` who are) as the engine sees them (one
+    query per table, no N+1)."""
     at = at or timezone.now()
+    matchable = people_matchable()
+    if person_ids is not None:
+        matchable = matchable.filter(pk__in=list(person_ids))
     people = list(
-        people_matchable().values_list(
+        matchable.values_list(
             "pk", "field_of_study", "occupation", "skills", "tags", "languages", "country",
             "home_region", "timezone", "bio", "last_confirmed_at",
         )
@@ -59,13 +63,13 @@ def expert_rows(at: datetime | None = None) -> list[ExpertRow]:
     reserved = offers_reserved_load()
     offers: dict[int, list[OfferRow]] = defaultdict(list)
     for offer_id, person_id, mode, capacity, unit, remote, onsite in Offer.objects.filter(
-        person_id__in=people_matchable().values("pk")
+        person_id__in=matchable.values("pk")
     ).values_list("pk", "person_id", "mode", "capacity", "unit", "remote", "onsite"):
         remaining = capacity - reserved.get(offer_id, 0)
         offers[person_id].append(OfferRow(offer_id, mode, remaining, unit, remote, onsite))
     affiliations: dict[int, list[int]] = defaultdict(list)
     for person_id, institution_id in Person.affiliations.through.objects.filter(
-        person_id__in=people_matchable().values("pk")
+        person_id__in=matchable.values("pk")
     ).values_list("person_id", "institution_id"):
         affiliations[person_id].append(institution_id)
     stale_cutoff = stale_before()
@@ -85,7 +89,7 @@ def expert_rows(at: datetime | None = None) -> list[ExpertRow]:
                 country=country,
                 home_region=region,
                 utc_offset=offsets[tz],
-                text=expert_text(bio, tags, skills, field),
+                text=expert_text(bio, tags),
                 stale=confirmed < stale_cutoff,
                 institution_ids=tuple(affiliations.get(pk, ())),
                 offers=tuple(offers.get(pk, ())),
@@ -101,15 +105,11 @@ def _offset(tz: str, at: datetime) -> float:
         return 0.0
 
 
-def expert_text(bio: str, tags, skills, field: str) -> str:
-    """What text similarity sees of a person: the bio, tags and the labels of skills and field
-    in all three languages (so a Russian request meets an English-labelled skill)."""
-    parts = [bio, " ".join(tags)]
-    for language in ("kk", "ru", "en"):
-        parts.extend(vocab.skill_label(s, language) for s in skills)
-        if field:
-            parts.append(vocab.field_label(field, language))
-    return " ".join(p for p in parts if p)
+def expert_text(bio: str, tags) -> str:
+    """What text similarity sees of a person: the bio and the free tags. Skills and field are
+    scored as such (the skills and field components); the texts' concepts cross languages
+    (diaspora.matching.concepts), so no labels are added in every language any more."""
+    return " ".join(p for p in [bio, " ".join(tags)] if p)
 
 
 def _settings_for(programme_id: int | None) -> MatchingSettings | None:
@@ -125,6 +125,10 @@ def _weights_of(row: MatchingSettings | None) -> dict[str, float]:
 
 def request_weights(request: ExpertiseRequest) -> dict[str, float]:
     return _weights_of(_settings_for(request.programme_id))
+
+
+def _skills_first(row: MatchingSettings | None) -> bool:
+    return row.skills_first if row else True
 
 
 def offer_days(request: ExpertiseRequest) -> int:
@@ -149,12 +153,13 @@ def request_rows(requests: list[ExpertiseRequest], at: datetime | None = None) -
         asked[request_id].add(person_id)
         if status in HOLDING:
             held[request_id] += 1
-    weights: dict[int | None, dict[str, float]] = {}
+    settings: dict[int | None, MatchingSettings | None] = {}
     offset = _offset("Asia/Almaty", at)
     rows = []
     for request in requests:
-        if request.programme_id not in weights:
-            weights[request.programme_id] = _weights_of(_settings_for(request.programme_id))
+        if request.programme_id not in settings:
+            settings[request.programme_id] = _settings_for(request.programme_id)
+        row = settings[request.programme_id]
         rows.append(
             RequestRow(
                 request_id=request.pk,
@@ -166,18 +171,15 @@ def request_rows(requests: list[ExpertiseRequest], at: datetime | None = None) -
                 region=request.region or request.institution.region,
                 utc_offset=offset,
                 format=request.format,
-                text=" ".join([request.title, request.topic, *_labels(request.skills)]),
+                text=f"{request.title} {request.topic}",
                 slots=max(0, request.experts_needed - held[request.pk]),
                 hours_per_expert=request.hours_per_expert,
                 excluded_person_ids=frozenset(asked[request.pk]),
-                weights=dict(weights[request.programme_id]),
+                weights=_weights_of(row),
+                skills_first=_skills_first(row),
             )
         )
     return rows
-
-
-def _labels(skills) -> list[str]:
-    return [vocab.skill_label(s, language) for s in skills for language in ("kk", "ru", "en")]
 
 
 def open_requests(*, programme_id: int | None = None) -> list[ExpertiseRequest]:

@@ -80,6 +80,13 @@ def _fresh_process_caches():
 
 
 @pytest.fixture(autouse=True)
+def _matching_index_rebuilt_in_place(settings):
+    # A background rebuild reads on its own connection, which cannot see a test's uncommitted
+    # rows; tests/diaspora/test_matching_index.py turns it on where the rows are committed.
+    settings.MATCHING_INDEX_BACKGROUND = False
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # Hashing strength is not under test; the default costs ~0.3 s per user.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from .concepts import TEXT_LANGUAGES, ConceptSpace, Lexicon, default_lexicon, text_languages
 from .embeddings import TextEncoder
 from .text import DENSE_DIMS, CharTfidf, DenseProjection, l2_normalize
 from .types import STALE_FACTOR, ExpertRow
@@ -41,6 +42,7 @@ class ModePart:
     dead_keys: np.ndarray  # distinct values in [-2, -1): the first-stage key of a filtered-out expert
     features: np.ndarray  # experts x ExpertIndex.columns["width"], float32
     skills_t: sp.csr_matrix  # skill vocabulary x experts, 0/1
+    concepts_t: sp.csr_matrix  # concepts x experts: the concept cosine is exact in the first stage
     tfidf_t: sp.csr_matrix | None  # features x experts: exact text in the first stage (small indexes)
 
     def __len__(self) -> int:
@@ -63,15 +65,25 @@ class ExpertIndex:
         encoder: TextEncoder | None = None,
         approximate: bool | None = None,
         dense_dims: int = DENSE_DIMS,
+        lexicon: Lexicon | None = None,
+        base: ExpertIndex | None = None,
     ) -> ExpertIndex:
         """`approximate`: rank all experts on a dense SVD form of the text before the exact cosine
-        (default: when there are more than APPROXIMATE_ABOVE experts)."""
+        (default: when there are more than APPROXIMATE_ABOVE experts).
+
+        `base`: build a small index of a few changed experts whose text scores are those the base
+        index would give them (its n-gram vocabulary, inverse frequencies and concept weights),
+        so the two indexes' candidates can be merged by score (services.matching does, between
+        full rebuilds)."""
         index = cls()
         index.experts = sorted(experts, key=lambda e: e.person_id)
         index.encoder = encoder
         index._build_experts()
         index._build_offers()
-        index._build_text(approximate, dense_dims)
+        if base is None:
+            index._build_text(approximate, dense_dims, lexicon)
+        else:
+            index._build_text_from(base)
         index.embeddings = None
         if encoder is not None and index.experts:
             vectors = np.asarray(encoder.encode([e.text for e in index.experts]), dtype=np.float32)
@@ -137,15 +149,34 @@ class ExpertIndex:
             by_mode[offer.mode].append(position)
         self._offers_by_mode = {mode: np.asarray(p, dtype=np.int64) for mode, p in by_mode.items()}
 
-    def _build_text(self, approximate: bool | None, dense_dims: int) -> None:
+    def _build_text(self, approximate: bool | None, dense_dims: int, lexicon: Lexicon | None) -> None:
         self.vectorizer = CharTfidf()
         texts = [e.text for e in self.experts]
         self.tfidf = self.vectorizer.fit_transform(texts) if texts else sp.csr_matrix((0, 0), dtype=np.float32)
+        self.concept_space = ConceptSpace(lexicon if lexicon is not None else default_lexicon())
+        self.concept_hits, self.concepts = self.concept_space.fit_transform(texts)
+        self.text_language = text_languages(texts)
+        self.language_floor = _language_floor(self.tfidf, self.text_language)
         if approximate is None:
             approximate = len(self.experts) > APPROXIMATE_ABOVE
         dims = min(dense_dims, self.tfidf.shape[1] - 1, len(self.experts) - 1)
         self.projection = DenseProjection(self.tfidf, dims=dims) if approximate and dims >= 2 else None
         self._dense = self.projection.project(self.tfidf) if self.projection is not None else None
+
+    def _build_text_from(self, base: ExpertIndex) -> None:
+        texts = [e.text for e in self.experts]
+        self.vectorizer, self.concept_space, self.projection, self._dense = (
+            base.vectorizer,
+            base.concept_space,
+            None,
+            None,
+        )
+        self.tfidf = (
+            self.vectorizer.transform(texts) if texts else sp.csr_matrix((0, base.tfidf.shape[1]), dtype=np.float32)
+        )
+        self.concept_hits, self.concepts = self.concept_space.transform(texts)
+        self.text_language = text_languages(texts)
+        self.language_floor = base.language_floor
 
     def _build_columns(self) -> None:
         """Column offsets of the one-hot block of `ModePart.features`, then the dense text."""
@@ -197,8 +228,34 @@ class ExpertIndex:
             dead_keys=(-1.0 - np.arange(len(experts)) / len(experts)).astype(np.float32),
             features=self._features(experts),
             skills_t=self.skills[experts].T.tocsr(),
+            concepts_t=self.concepts[experts].T.tocsr(),
             tfidf_t=self.tfidf[experts].T.tocsr() if self._dense is None else None,
         )
+
+
+FLOOR_PAIRS = 4_000  # random pairs of texts per pair of languages that measure its floor
+FLOOR_MIN_TEXTS = 50  # below this many texts in a language its floor is 0
+FLOOR_CAP = 0.5
+
+
+def _language_floor(tfidf: sp.csr_matrix, languages: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Per pair of languages of TEXT_LANGUAGES (request's, expert's), the mean TF-IDF cosine of
+    two random texts in them: what two texts share only because of their languages (function
+    words, endings, names). The text score counts a cosine above its pair's floor
+    (scoring.exact_components), so no pairing of languages starts ahead of another."""
+    rng = np.random.default_rng(seed)
+    n = len(TEXT_LANGUAGES)
+    floor = np.zeros((n, n), dtype=np.float64)
+    rows = [np.flatnonzero(languages == language) for language in range(n)]
+    for x in range(n):
+        for y in range(x, n):
+            if min(len(rows[x]), len(rows[y])) < FLOOR_MIN_TEXTS:  # too few to tell a language from a subject
+                continue
+            a, b = rng.choice(rows[x], FLOOR_PAIRS), rng.choice(rows[y], FLOOR_PAIRS)
+            keep = a != b
+            cosine = np.asarray(tfidf[a[keep]].multiply(tfidf[b[keep]]).sum(axis=1)).ravel()
+            floor[x, y] = floor[y, x] = min(FLOOR_CAP, float(cosine.mean())) if len(cosine) else 0.0
+    return floor
 
 
 def _vocabulary(items) -> dict[str, int]:

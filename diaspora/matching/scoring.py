@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from .concepts import CONCEPT_SHARE, text_languages, text_score
 from .index import ExpertIndex, ModePart, _incidence, language_bits
 from .text import l2_normalize
 from .types import COMPONENTS, DEFAULT_WEIGHTS, EMBEDDING_BONUS_CAP, RequestRow
@@ -28,6 +29,7 @@ ABSENT = -2  # a request code that matches no expert (experts without one have -
 SKILLS, FIELD, TEXT, LANGUAGE, REGION, TIMEZONE = range(len(COMPONENTS))
 WORKDAY_HOURS = 9.0  # 09:00-18:00 local
 DIGITS = 4  # scores and components are rounded to this many decimals
+FIRST_TIER = 4.0  # added to the first-stage key of full skill coverage: above any score
 
 
 @dataclass
@@ -48,6 +50,10 @@ class Queries:
     region: np.ndarray
     utc: np.ndarray
     tfidf: sp.csr_matrix
+    concepts: sp.csr_matrix  # B x concepts, weighted and normalised (the concept cosine's side)
+    concept_hits: sp.csr_matrix  # B x concepts, 1 where the text names it (for explanations)
+    text_language: np.ndarray  # B: index in concepts.TEXT_LANGUAGES, or -1
+    skills_first: np.ndarray  # bool: full skill coverage ranks first (and the request has skills)
     embeddings: np.ndarray | None
     banned: list[tuple[np.ndarray, np.ndarray]]  # per request: conflict rows, already-asked rows
     features: np.ndarray  # B x ExpertIndex.columns["width"]: the weighted request vector
@@ -66,6 +72,7 @@ class Ranked:
     scores: np.ndarray  # B x C
     components: np.ndarray  # B x C x components
     bonus: np.ndarray  # B x C
+    first: np.ndarray  # B x C: covers every requested skill where skills come first
 
 
 def weights_row(weights: dict[str, float]) -> np.ndarray:
@@ -80,6 +87,7 @@ def encode(index: ExpertIndex, requests: Sequence[RequestRow]) -> Queries:
     n = len(requests)
     texts = [r.text for r in requests]
     tfidf = index.vectorizer.transform(texts)
+    concept_hits, concepts = index.concept_space.transform(texts)
     embeddings = None
     if index.embeddings is not None:
         embeddings = l2_normalize(np.array(index.encoder.encode(texts), dtype=np.float32).reshape(n, -1))
@@ -98,6 +106,10 @@ def encode(index: ExpertIndex, requests: Sequence[RequestRow]) -> Queries:
         region=_ints(index.region_codes.get(r.region, ABSENT) for r in requests),
         utc=np.array([r.utc_offset for r in requests], dtype=np.float32),
         tfidf=tfidf,
+        concepts=concepts,
+        concept_hits=concept_hits,
+        text_language=text_languages(texts),
+        skills_first=np.fromiter((bool(r.skills_first and r.skills) for r in requests), dtype=bool, count=n),
         embeddings=embeddings,
         banned=[_banned(index, r) for r in requests],
         features=np.zeros((n, index.columns["width"]), dtype=np.float32),
@@ -129,12 +141,19 @@ def _request_features(index: ExpertIndex, q: Queries) -> None:
         out[:, columns["text"] :] = w[:, TEXT, None] * index.projection.project(q.tfidf)
 
 
-def rank_block(index: ExpertIndex, part: ModePart, q: Queries, keep: np.ndarray) -> Ranked:
-    """Filters, scores and the best `keep[i]` candidates of each request of the block."""
+def rank_block(
+    index: ExpertIndex, part: ModePart, q: Queries, keep: np.ndarray, hidden: np.ndarray | None = None
+) -> Ranked:
+    """Filters, scores and the best `keep[i]` candidates of each request of the block.
+    `hidden`: global expert rows left out as if they were not in the index at all."""
     steps = np.zeros((len(q), len(STEPS)), dtype=np.int64)
-    steps[:, 0], steps[:, 1] = len(index), len(part)
+    hidden = np.zeros(0, dtype=np.int64) if hidden is None else hidden
+    local_hidden = part.local_of[hidden]
+    local_hidden = local_hidden[local_hidden >= 0]
+    steps[:, 0], steps[:, 1] = len(index) - len(hidden), len(part) - len(local_hidden)
     alive = _per_distinct(q.lang_bits, lambda bits: _speaks_any(part.lang_bits, bits))
     alive[q.n_languages == 0] = True
+    alive[:, local_hidden] = False
     steps[:, 2] = np.count_nonzero(alive, axis=1)
     distinct, offer_kind = np.unique(np.stack([q.formats, q.hours], axis=1), axis=0, return_inverse=True)
     offer_kind = offer_kind.ravel()
@@ -167,14 +186,25 @@ def rank_block(index: ExpertIndex, part: ModePart, q: Queries, keep: np.ndarray)
 
 
 def _first_stage(part: ModePart, q: Queries) -> np.ndarray:
-    """requests x experts weighted scores, exact except for the text on large indexes."""
+    """requests x experts weighted scores, exact except for the text (the sum of its two parts
+    stands for their noisy OR, and on large indexes the TF-IDF part is the SVD estimate); plus
+    FIRST_TIER for experts covering every requested skill where skills come first."""
     score = q.features @ part.features.T
     if q.skills.nnz:
         per_skill = sp.diags((q.weights[:, SKILLS] / np.maximum(q.n_skills, 1)).astype(np.float32)) @ q.skills
         _add_sparse(score, per_skill @ part.skills_t)
+    text_weight = sp.diags(q.weights[:, TEXT].astype(np.float32))
     if part.tfidf_t is not None and q.tfidf.nnz:
-        _add_sparse(score, sp.diags(q.weights[:, TEXT].astype(np.float32)) @ q.tfidf @ part.tfidf_t)
+        _add_sparse(score, text_weight @ q.tfidf @ part.tfidf_t)
+    if q.concepts.nnz:
+        _add_sparse(score, CONCEPT_SHARE * text_weight @ q.concepts @ part.concepts_t)
     score *= part.stale_factor
+    if q.skills_first.any():
+        rows = np.flatnonzero(q.skills_first)
+        shared = sp.csr_matrix(q.skills[rows] @ part.skills_t)
+        row_of = np.repeat(np.arange(len(rows)), np.diff(shared.indptr))
+        full = shared.data >= q.n_skills[rows][row_of]
+        score[rows[row_of[full]], shared.indices[full]] += FIRST_TIER
     return score
 
 
@@ -197,9 +227,11 @@ def _stage_two(index, part, q, steps, top, valid, best_offer, keep) -> Ranked:
         bonus[requests, columns] = np.round(EMBEDDING_BONUS_CAP * np.clip(cosine, 0.0, 1.0), DIGITS)
     score = np.round(score + bonus, DIGITS)
     score[~valid] = -np.inf
-    order = np.lexsort((top, -score), axis=1)  # ties: lower position, i.e. lower person id
-    top, valid, score, bonus, best_offer = (
-        np.take_along_axis(a, order, axis=1) for a in (top, valid, score, bonus, best_offer)
+    first = q.skills_first[:, None] & (components[:, :, SKILLS] >= 1)
+    # Full skill coverage first (where asked), then score; ties: lower position, i.e. lower person id.
+    order = np.lexsort((top, -score, ~first), axis=1)
+    top, valid, score, bonus, best_offer, first = (
+        np.take_along_axis(a, order, axis=1) for a in (top, valid, score, bonus, best_offer, first)
     )
     valid &= np.arange(top.shape[1]) < keep[:, None]
     n_offers = len(part.offers)
@@ -210,6 +242,7 @@ def _stage_two(index, part, q, steps, top, valid, best_offer, keep) -> Ranked:
         scores=score,
         components=np.take_along_axis(components, order[:, :, None], axis=1),
         bonus=bonus,
+        first=first & valid,
     )
 
 
@@ -222,9 +255,19 @@ def exact_components(index: ExpertIndex, q: Queries, requests: np.ndarray, rows:
         shared = np.asarray(index.skills[rows].multiply(q.skills[requests]).sum(axis=1)).ravel()
         out[:, SKILLS] = shared / np.maximum(q.n_skills[requests], 1)
     out[:, FIELD] = 0.5 * (index.field[rows] == q.field[requests]) + 0.5 * (index.broad[rows] == q.broad[requests])
+    cosine = np.zeros(len(rows))
+    same = (index.text_language[rows] == q.text_language[requests]) & (q.text_language[requests] >= 0)
     if q.tfidf.shape[1]:
-        cosine = np.asarray(index.tfidf[rows].multiply(q.tfidf[requests]).sum(axis=1)).ravel()
-        out[:, TEXT] = np.clip(cosine, 0.0, 1.0)
+        cosine = np.clip(np.asarray(index.tfidf[rows].multiply(q.tfidf[requests]).sum(axis=1)).ravel(), 0.0, 1.0)
+        # Two texts in one language share n-grams whatever they are about: only the cosine above
+        # the floor of their two languages counts, rescaled to [0, 1].
+        known = (q.text_language[requests] >= 0) & (index.text_language[rows] >= 0)
+        floor = np.where(known, index.language_floor[q.text_language[requests], index.text_language[rows]], 0.0)
+        cosine = np.clip((cosine - floor) / (1 - floor), 0.0, 1.0)
+    concept = np.zeros(len(rows))
+    if q.concepts.nnz:
+        concept = np.clip(np.asarray(index.concepts[rows].multiply(q.concepts[requests]).sum(axis=1)).ravel(), 0, 1)
+    out[:, TEXT] = text_score(cosine, concept, same_language=same)
     shared = np.bitwise_count(index.lang_bits[rows] & q.lang_bits[requests]).sum(axis=1)
     n_languages = q.n_languages[requests]
     out[:, LANGUAGE] = np.where(n_languages == 0, 1.0, shared / np.maximum(n_languages, 1))

@@ -204,3 +204,65 @@ def _weights(rng: random.Random) -> dict[str, float]:
     weights = dict(DEFAULT_WEIGHTS)
     weights[rng.choice(list(weights))] *= 2  # an institution that cares more about one criterion
     return weights
+
+
+# --------------------------------------------------------------------------- across languages
+
+GROUP_SIZE = 8  # experts tied on every structured field, of whom one writes about the request's topic
+
+
+def cross_language_population(
+    n_requests: int, *, seed: int = 0, same_language: bool = False, n_background: int = 2000
+) -> tuple[list[ExpertRow], list[RequestRow], dict[int, int]]:
+    """Requests whose planted expert ties with GROUP_SIZE - 1 others on every structured field
+    (skills, field, languages, region, time zone, offer, freshness), so that only the texts tell
+    them apart: the planted bio is about the request's topic, the others about other topics of
+    the same field (at least one in the request's language). Request and bio are written apart,
+    each directly in its language (synthetic_topics): in different languages, or with
+    `same_language` in the same one. A background registry of `n_background` experts surrounds
+    the groups. Returns (experts, requests, request id -> planted person id)."""
+    from .synthetic_topics import TOPICS
+
+    rng = random.Random(seed)
+    background, _, _ = population(n_background, 0, seed=seed + 1, planted=False)
+    by_field: dict[str, list[dict[str, str]]] = {}
+    for topic in TOPICS:
+        by_field.setdefault(topic["field"], []).append(topic)
+    fields = sorted(code for code, topics in by_field.items() if len(topics) >= 3)
+    experts, requests, truth = list(background), [], {}
+    ids = rng.sample(range(200_000, 200_000 + n_requests * GROUP_SIZE * 2), n_requests * GROUP_SIZE)
+    for i in range(n_requests):
+        field = rng.choice(fields)
+        topic, *others = rng.sample(by_field[field], len(by_field[field]))
+        request_language = rng.choice(TEXT_LANGUAGES)
+        bio_language = (
+            request_language if same_language else rng.choice([x for x in TEXT_LANGUAGES if x != request_language])
+        )
+        skills = tuple(rng.sample([slug for slug, *_ in FIELDS.get(field, FIELDS[FIELD_CODES[0]])], 2))
+        country, utc_offset, _ = rng.choice(COUNTRIES)
+        region, mode = rng.choice(REGIONS), rng.choice(MODES)
+        group_ids = ids[i * GROUP_SIZE : (i + 1) * GROUP_SIZE]
+        for j, person_id in enumerate(group_ids):
+            if j == 0:
+                text = topic[f"bio_{bio_language}"]
+            else:  # another topic of the field; the first of them in the request's language
+                language = request_language if j == 1 else rng.choice(TEXT_LANGUAGES)
+                text = others[(j - 1) % len(others)][f"bio_{language}"]
+            offer = OfferRow(person_id * 10, mode, 5, "engagements", True, True)
+            experts.append(
+                ExpertRow(
+                    person_id=person_id, field=field, occupation="2", skills=skills, tags=(),
+                    languages=TEXT_LANGUAGES, country=country, home_region=region, utc_offset=utc_offset,
+                    text=text, stale=False, institution_ids=(), offers=(offer,),
+                )
+            )  # fmt: skip
+        request_id = 700_000 + i
+        requests.append(
+            RequestRow(
+                request_id=request_id, institution_id=1, mode=mode, field=field, skills=skills, languages=(),
+                region=region, utc_offset=5.0, format="either", text=topic[f"req_{request_language}"], slots=1,
+                hours_per_expert=2,
+            )
+        )  # fmt: skip
+        truth[request_id] = group_ids[0]
+    return experts, requests, truth

@@ -7,13 +7,17 @@ from dataclasses import dataclass, field
 # Named score components, in the order explanations list them.
 COMPONENTS = ("skills", "field", "text", "language", "region", "timezone")
 
+# Covering the requested skills matters most, then what the texts are about; where the expert
+# lives and works weighs least (an expert missing a requested skill with the institution's region
+# and time zone used to outrank one with all of them). With `skills_first` (the default) experts
+# covering every requested skill rank above all others whatever the weights.
 DEFAULT_WEIGHTS: dict[str, float] = {
-    "skills": 0.30,
+    "skills": 0.35,
     "field": 0.15,
-    "text": 0.25,
+    "text": 0.30,
     "language": 0.10,
-    "region": 0.10,
-    "timezone": 0.10,
+    "region": 0.05,
+    "timezone": 0.05,
 }
 
 # A profile not confirmed for a year still matches, but ranks lower (its score is multiplied by this).
@@ -65,6 +69,8 @@ class RequestRow:
     hours_per_expert: int  # what one engagement costs an hour-based offer
     excluded_person_ids: frozenset[int] = frozenset()  # already proposed, declined or expired
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    # Experts who cover every requested skill first, then by score (a programme may turn it off).
+    skills_first: bool = True
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,8 @@ class Candidate:
     onsite: bool
     stale: bool
     embedding_bonus: float = 0.0
+    shared_topics: tuple[str, ...] = ()  # concept keys both texts name ("topic:speech-recognition")
+    covers_all_skills: bool = False  # has every requested skill (the request asked for some)
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,9 @@ class Person(models.Model):
     last_active_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # When anything the matching index reads of this person last changed (profile, offers,
+    # consents, status): processes rank people changed since their index was built from fresh rows.
+    matching_changed_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["display_name", "id"]

@@ -105,6 +105,10 @@ class MatchingSettings(models.Model):
         "accounts.Programme", null=True, blank=True, on_delete=models.CASCADE, related_name="matching_settings"
     )
     weights = models.JSONField(default=dict, blank=True)
+    skills_first = models.BooleanField(
+        default=True,
+        help_text="Experts who have every requested skill rank above all others, whatever the weights.",
+    )
     offer_days = models.PositiveSmallIntegerField(default=7)
 
     class Meta:

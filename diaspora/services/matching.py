@@ -6,15 +6,15 @@ expert index for single-request queries, and writes proposals back.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,12 +22,11 @@ from accounts.models import Programme, User
 from accounts.scoping import administered
 
 from ..matching.embeddings import load_encoder
-from ..matching.engine import ExpertIndex, match_batch, rank_for_request
-from ..matching.types import Candidate, FilterStep, RankResult
-from ..models import ExpertiseRequest, Match, MatchRun, Offer
+from ..matching.engine import ExpertIndex, match_batch, merge_rankings, rank_for_request
+from ..matching.types import Candidate, FilterStep, RankResult, RequestRow
+from ..models import ExpertiseRequest, Match, MatchRun, Offer, Person
 from ..selectors import people_matchable
 from ..selectors_matching import expert_rows, offers_reserved_load, open_requests, request_row, request_rows
-from .registry import INDEX_VERSION_KEY
 
 
 class MatchingRefused(Exception):
@@ -35,29 +34,125 @@ class MatchingRefused(Exception):
 
 
 # --- the per-process index for single-request queries -------------------------------------------
+#
+# A query never waits for a rebuild (except the first of a process, when there is no index yet):
+# people changed since the index read its rows (registry.index_changed stamps them) are ranked
+# from fresh rows in a small index that shares the big one's text weights, and the two rankings
+# are merged; the big index is rebuilt in a background thread, at most every
+# MATCHING_INDEX_REFRESH_SECONDS while changes come in, or when older than
+# MATCHING_INDEX_MAX_AGE_SECONDS. Consent, visibility and capacity are re-read on every query.
 
-_index_lock = threading.Lock()
-_index: dict[str, object] = {}
+CHANGE_OVERLAP = timedelta(seconds=5)  # a change committed while the rows were read is re-ranked
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class _Snapshot:
+    index: ExpertIndex
+    since: datetime  # people changed at or after this are ranked from fresh rows
+    built_at: float  # time.monotonic()
+
+
+@dataclass
+class _Delta:
+    key: tuple  # (snapshot, changed ids, latest change): reused while they stay the same
+    index: ExpertIndex
+    changed: frozenset[int]
+
+
+class _State:
+    lock = threading.Lock()
+    snapshot: _Snapshot | None = None
+    delta: _Delta | None = None
+    building: threading.Thread | None = None
+
+
+def _build_snapshot() -> _Snapshot:
+    since = timezone.now() - CHANGE_OVERLAP
+    index = ExpertIndex.build(expert_rows(), encoder=load_encoder(settings.MATCHING_EMBEDDING_BACKEND))
+    return _Snapshot(index, since, time.monotonic())
 
 
 def expert_index(*, fresh: bool = False) -> ExpertIndex:
-    """The index of matchable experts, rebuilt when a profile, offer or consent changed
-    (services bump a version in the shared cache) or when it is older than the limit."""
-    version = cache.get(INDEX_VERSION_KEY, 0)
-    with _index_lock:
-        built = _index.get("built_at", 0.0)
-        too_old = time.monotonic() - built > settings.MATCHING_INDEX_MAX_AGE_SECONDS
-        if fresh or too_old or _index.get("version") != version or "index" not in _index:
-            _index["index"] = ExpertIndex.build(
-                expert_rows(), encoder=load_encoder(settings.MATCHING_EMBEDDING_BACKEND)
-            )
-            _index["version"], _index["built_at"] = version, time.monotonic()
-        return _index["index"]  # type: ignore[return-value]
+    """The process's index of matchable experts (built here only when there is none yet)."""
+    return _snapshot(fresh=fresh).index
+
+
+def _snapshot(*, fresh: bool = False) -> _Snapshot:
+    with _State.lock:
+        if fresh or _State.snapshot is None:
+            _State.snapshot, _State.delta = _build_snapshot(), None
+        snapshot = _State.snapshot
+    if time.monotonic() - snapshot.built_at > settings.MATCHING_INDEX_MAX_AGE_SECONDS:
+        index_refresh()
+    return snapshot
+
+
+def index_refresh() -> None:
+    """Rebuild the index in a background thread (one at a time), or here when background
+    refreshes are off (tests that run in one uncommitted transaction)."""
+    if not settings.MATCHING_INDEX_BACKGROUND:
+        snapshot = _build_snapshot()
+        with _State.lock:
+            _State.snapshot, _State.delta = snapshot, None
+        return
+    with _State.lock:
+        if _State.building is not None and _State.building.is_alive():
+            return
+        _State.building = threading.Thread(target=_rebuild, name="matching-index", daemon=True)
+        _State.building.start()
+
+
+def _rebuild() -> None:
+    try:
+        snapshot = _build_snapshot()
+        with _State.lock:
+            _State.snapshot, _State.delta = snapshot, None
+    except Exception:  # the old index keeps serving; the next change or query tries again
+        logger.exception("matching index rebuild failed")
+    finally:
+        connection.close()  # this thread's own connection
 
 
 def forget_expert_index() -> None:
-    with _index_lock:
-        _index.clear()
+    if _State.building is not None:
+        _State.building.join()
+    with _State.lock:
+        _State.snapshot, _State.delta, _State.building = None, None, None
+
+
+def _changed_since(snapshot: _Snapshot) -> tuple[frozenset[int], datetime | None]:
+    rows = Person.objects.filter(matching_changed_at__gte=snapshot.since).values_list("pk", "matching_changed_at")
+    changed = dict(rows)
+    return frozenset(changed), max(changed.values(), default=None)
+
+
+def _delta_for(snapshot: _Snapshot, changed: frozenset[int], latest) -> _Delta:
+    key = (id(snapshot), changed, latest)
+    with _State.lock:
+        if _State.delta is not None and _State.delta.key == key:
+            return _State.delta
+    index = ExpertIndex.build(expert_rows(person_ids=changed), base=snapshot.index)
+    delta = _Delta(key, index, changed)
+    with _State.lock:
+        if _State.snapshot is snapshot:
+            _State.delta = delta
+    return delta
+
+
+def rank_current(row: RequestRow, *, k: int) -> RankResult:
+    """The request's top k from the process's index plus fresh rows of the people changed since."""
+    snapshot = _snapshot()
+    changed, latest = _changed_since(snapshot)
+    if not changed:
+        return rank_for_request(snapshot.index, row, k=k)
+    if time.monotonic() - snapshot.built_at > settings.MATCHING_INDEX_REFRESH_SECONDS or (
+        len(changed) > settings.MATCHING_INDEX_DELTA_LIMIT
+    ):
+        index_refresh()
+    delta = _delta_for(snapshot, changed, latest)
+    ranked = rank_for_request(snapshot.index, row, k=k, hidden=delta.changed)
+    return merge_rankings(row, [ranked, rank_for_request(delta.index, row, k=k)], k=k)
 
 
 def request_top(*, request: ExpertiseRequest, k: int = 20) -> RankResult:
@@ -66,7 +161,7 @@ def request_top(*, request: ExpertiseRequest, k: int = 20) -> RankResult:
     if request.status != ExpertiseRequest.Status.OPEN:
         raise MatchingRefused("Only open requests are matched.")
     row = request_row(request)
-    result = rank_for_request(expert_index(), _with_slots(row), k=k + 10)
+    result = rank_current(_with_slots(row), k=k + 10)
     result.candidates = still_available(result.candidates, row.hours_per_expert)[:k]
     return result
 
@@ -239,6 +334,9 @@ def match_from_candidate(
             "mode": row.mode,
             "shared_skills": list(candidate.shared_skills),
             "shared_languages": list(candidate.shared_languages),
+            "shared_topics": list(candidate.shared_topics),
+            "covers_all_skills": candidate.covers_all_skills,
+            "skills_first": row.skills_first,
             "remaining_after": candidate.remaining_after,
             "unit": candidate.unit,
             "remote": candidate.remote,
@@ -255,3 +353,52 @@ def why_nobody(steps: list[FilterStep]) -> str:
     from ..explanations import filter_message
 
     return filter_message(steps)
+
+
+# --- what a change of weights does ------------------------------------------------------------
+
+
+@dataclass
+class PreviewRow:
+    person_id: int
+    name: str  # display name if the viewer may see the person, else "Expert N"
+    rank_now: int | None  # under the saved settings (None: not in their top k)
+    rank_new: int
+    score_new: float
+    covers_all_skills: bool
+    contributions: dict[str, float]  # component -> weight x value, under the proposed weights
+
+
+def weights_preview(
+    *, viewer: User, request: ExpertiseRequest, weights: dict[str, float], skills_first: bool, k: int = 8
+) -> list[PreviewRow]:
+    """The request's top k under proposed weights beside its ranking under the saved ones, with
+    what each weighted component adds to each score: the weights page shows it before saving.
+    Nothing is written; names only of people the viewer may see."""
+    from dataclasses import replace
+
+    from ..matching.scoring import weights_row
+    from ..matching.types import COMPONENTS
+    from ..selectors import people_listed_for
+
+    row = _with_slots(request_row(request))
+
+    def ranked(r: RequestRow) -> list[Candidate]:
+        return still_available(rank_current(r, k=k + 10).candidates, row.hours_per_expert)
+
+    now = [c.person_id for c in ranked(row)]
+    new = ranked(replace(row, weights=dict(weights), skills_first=skills_first))[:k]
+    names = dict(people_listed_for(viewer).filter(pk__in=[c.person_id for c in new]).values_list("pk", "display_name"))
+    normalised = dict(zip(COMPONENTS, weights_row(weights).tolist(), strict=True))
+    return [
+        PreviewRow(
+            person_id=c.person_id,
+            name=names.get(c.person_id) or _("Expert %(n)s") % {"n": i},
+            rank_now=now.index(c.person_id) + 1 if c.person_id in now else None,
+            rank_new=i,
+            score_new=c.score,
+            covers_all_skills=c.covers_all_skills,
+            contributions={name: round(normalised[name] * value, 3) for name, value in c.components.items()},
+        )
+        for i, c in enumerate(new, start=1)
+    ]

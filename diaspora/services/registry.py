@@ -10,7 +10,6 @@ from typing import Any
 
 import pycountry
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -21,7 +20,6 @@ from .. import vocabularies as vocab
 from ..consents import current_version
 from ..models import Consent, Mode, Offer, Person, Visibility
 
-INDEX_VERSION_KEY = "diaspora:index-version"
 MAX_OFFER_CAPACITY = {Offer.Unit.ENGAGEMENTS: 50, Offer.Unit.HOURS: 500}
 
 
@@ -33,12 +31,10 @@ class RegistryInvalid(Exception):
         self.errors = errors
 
 
-def index_changed() -> None:
-    """Tell every process's in-memory matching index that profiles or offers changed."""
-    try:
-        cache.incr(INDEX_VERSION_KEY)
-    except ValueError:
-        cache.set(INDEX_VERSION_KEY, 1, timeout=None)
+def index_changed(person_id: int) -> None:
+    """Mark a person whose profile, offers, consents or status changed: every process's matching
+    index ranks them from fresh rows until its next rebuild (services.matching.expert_index)."""
+    Person.objects.filter(pk=person_id).update(matching_changed_at=timezone.now())
 
 
 @dataclass
@@ -237,7 +233,7 @@ def person_register(
         consent_give(person=person, purpose=purpose, source=source)
     if source_response_id is not None:
         respondent_link_user(response_id=source_response_id, user_id=user.pk)
-    index_changed()
+    index_changed(person.pk)
     return person
 
 
@@ -252,7 +248,7 @@ def person_update(*, person: Person, data: ProfileInput) -> Person:
         from .lifecycle import matches_withdraw_pending
 
         matches_withdraw_pending(person=person, reason="profile hidden from institutions")
-    index_changed()
+    index_changed(person.pk)
     return person
 
 
@@ -305,7 +301,7 @@ def consent_give(*, person: Person, purpose: str, source: str = "") -> Consent:
             )
     except IntegrityError:  # given twice at once: the partial unique index kept one
         return person.consents.get(purpose=purpose, withdrawn_at__isnull=True)
-    index_changed()
+    index_changed(person.pk)
     return consent
 
 
@@ -317,7 +313,7 @@ def consent_withdraw(*, person: Person, purpose: str) -> int:
     count = person.consents.filter(purpose=purpose, withdrawn_at__isnull=True).update(withdrawn_at=timezone.now())
     if purpose in (Consent.Purpose.REGISTRY, Consent.Purpose.MATCHING):
         matches_withdraw_pending(person=person, reason="consent withdrawn")
-    index_changed()
+    index_changed(person.pk)
     return count
 
 
@@ -326,7 +322,7 @@ def person_confirm(*, person: Person) -> Person:
     now = timezone.now()
     Person.objects.filter(pk=person.pk).update(last_confirmed_at=now, stale_warned_at=None, last_active_at=now)
     person.last_confirmed_at, person.stale_warned_at, person.last_active_at = now, None, now
-    index_changed()
+    index_changed(person.pk)
     return person
 
 
@@ -344,7 +340,7 @@ def person_set_status(*, person: Person, status: str) -> Person:
         from .lifecycle import matches_withdraw_pending
 
         matches_withdraw_pending(person=person, reason="profile paused")
-    index_changed()
+    index_changed(person.pk)
     return person
 
 
@@ -372,7 +368,7 @@ def people_warn_stale(*, now=None) -> StaleResult:
     hidden_cutoff = now - timedelta(days=settings.REGISTRY_STALE_GRACE_DAYS)
     result.hidden = Person.objects.filter(status=Person.Status.ACTIVE, stale_warned_at__lte=hidden_cutoff).count()
     if result.warned:
-        index_changed()
+        index_changed(person.pk)
     return result
 
 

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from accounts.scoping import administered
 
 from .. import selectors
+from ..explanations import short_reason
 from ..models import Match, MatchRun
 from ..selectors_matching import matching_metrics
 from ..services.matching import MatchingRefused, matching_run_request
@@ -69,11 +70,30 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         "progress": PROGRESS.get(run.status, 0),
         "figures": [(label, stats[key]) for key, label in RUN_FIGURES.items() if key in stats],
         "unmatched": len(stats.get("unmatched") or {}),
+        "short": _short_requests(request.user, stats.get("short") or []),
         "other_stats": sorted(
-            (k, v) for k, v in stats.items() if k not in RUN_FIGURES and k != "unmatched" and not isinstance(v, dict)
+            (k, v)
+            for k, v in stats.items()
+            if k not in RUN_FIGURES and k not in ("unmatched", "short") and not isinstance(v, dict | list)
         ),
     }
     return page(request, "diaspora/admin/run.html", context, current="admin")
+
+
+SHORT_LISTED = 200  # the run page lists this many requests left short (the stats keep all)
+
+
+def _short_requests(user, short: list[dict]) -> list[dict[str, Any]]:
+    """Each request the run left short, with the places missing and why (titles only of the
+    requests this administrator may see)."""
+    ids = [row["request"] for row in short[:SHORT_LISTED] if isinstance(row, dict)]
+    titles = dict(selectors.requests_visible_to(user).filter(pk__in=ids).values_list("pk", "title"))
+    return [
+        {"id": row["request"], "title": titles[row["request"]], "missing": row.get("missing"),
+         "why": short_reason(str(row.get("reason", "")))}
+        for row in short[:SHORT_LISTED]
+        if isinstance(row, dict) and row.get("request") in titles
+    ]  # fmt: skip
 
 
 @admins_only

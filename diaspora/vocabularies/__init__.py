@@ -29,6 +29,7 @@ from .geography import (
 )
 from .languages import LANGUAGES, check_languages, language_choices, language_label
 from .skills import SKILLS, Skill, check_skills, skill_choices, skill_label, skills_for_field
+from .topics import SKILL_ALIASES, TOPICS, Topic, topic_label
 
 __all__ = [
     "ISCED_BROAD",
@@ -38,8 +39,11 @@ __all__ = [
     "LABEL_LANGUAGES",
     "LANGUAGES",
     "SKILLS",
+    "SKILL_ALIASES",
+    "TOPICS",
     "Labels",
     "Skill",
+    "Topic",
     "broad_of",
     "check_field",
     "check_field_or_broad",
@@ -60,5 +64,6 @@ __all__ = [
     "skill_label",
     "skills_for_field",
     "timezone_choices",
+    "topic_label",
     "utc_offset",
 ]

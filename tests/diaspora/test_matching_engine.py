@@ -201,11 +201,22 @@ def test_timezone_overlap_wraps_around_midnight():
     assert timezone_overlap(-5.0, 5.0) == 0.0
 
 
-def test_weights_change_the_ranking():
+def test_weights_change_the_ranking_when_skills_do_not_come_first():
     local = expert(1, skills=("ecology",), home_region="KZ-55")
     skilled = expert(2, skills=("hydrology",), home_region="KZ-10")
     assert ranked_ids([local, skilled], request())[0] == 2
-    assert ranked_ids([local, skilled], request(weights={"region": 1.0, "skills": 0.1}))[0] == 1
+    regional = request(weights={"region": 1.0, "skills": 0.1}, skills_first=False)
+    assert ranked_ids([local, skilled], regional)[0] == 1
+
+
+def test_full_skill_coverage_ranks_first_whatever_the_weights_while_skills_come_first():
+    local = expert(1, skills=("ecology",), home_region="KZ-55")
+    skilled = expert(2, skills=("hydrology",), home_region="KZ-10")
+    regional = request(weights={"region": 1.0, "skills": 0.1})
+    candidates = rank_for_request(ExpertIndex.build([local, skilled]), regional).candidates
+    assert [c.person_id for c in candidates] == [2, 1]
+    assert candidates[0].score < candidates[1].score  # the score shown stays the weighted mean
+    assert candidates[0].covers_all_skills and not candidates[1].covers_all_skills
 
 
 def test_unknown_weight_keys_are_ignored_and_all_zero_weights_fall_back_to_the_defaults():
@@ -214,7 +225,8 @@ def test_unknown_weight_keys_are_ignored_and_all_zero_weights_fall_back_to_the_d
     default = rank_for_request(index, request()).candidates
     zero = rank_for_request(index, request(weights={"skills": 0, "charisma": 5.0})).candidates
     assert [(c.person_id, c.score) for c in zero] == [(c.person_id, c.score) for c in default]
-    only_region = rank_for_request(index, request(weights={"region": 2.0, "charisma": 5.0})).candidates
+    only_region = request(weights={"region": 2.0, "charisma": 5.0}, skills_first=False)
+    only_region = rank_for_request(index, only_region).candidates
     assert [(c.person_id, c.score) for c in only_region] == [(1, 1.0), (2, 0.0)]
 
 
@@ -306,18 +318,41 @@ def test_the_batch_never_exceeds_an_offers_engagements():
     assert result.stats["unfilled_slots"] == 2
 
 
-def test_the_batch_never_exceeds_an_offers_hours():
-    # 10 hours: the flow allows 10 // 4 = 2 engagements; the two best requests need 6 hours each.
+def ten_hours_for_three_requests():
+    """One expert with 10 hours; requests 1 and 2 need 6 hours each, request 3 needs 4."""
     experts = [expert(1, offers=(offer(10, remaining=10, unit="hours"),))]
     requests = [
         request(1, hours_per_expert=6),
         request(2, hours_per_expert=6),
         request(3, hours_per_expert=4, skills=("ecology",)),
     ]
-    result = match_batch(ExpertIndex.build(experts), requests)
+    return requests, match_batch(ExpertIndex.build(experts), requests)
+
+
+def test_the_batch_never_exceeds_an_offers_hours():
+    # 10 hours: the flow allows 10 // 4 = 2 engagements; the two best requests need 6 hours each.
+    requests, result = ten_hours_for_three_requests()
     used = sum(next(r.hours_per_expert for r in requests if r.request_id == c.request_id) for c in result.assigned)
     assert used <= 10
     assert result.stats["dropped_for_hours"] == 1
+
+
+def test_a_place_dropped_for_hours_is_refilled_from_the_next_candidates():
+    # 10 hours: requests 1 and 2 (6 hours each) cannot both have the expert; the 4 hours left
+    # go to request 3 instead of staying unused.
+    _requests, result = ten_hours_for_three_requests()
+    assert sorted(c.request_id for c in result.assigned) == [1, 3]
+    assert result.stats["refilled_after_hours"] == 1
+    assert result.stats["short"] == [{"request": 2, "missing": 1, "reason": "assignment"}]
+
+
+def test_a_request_left_short_for_want_of_hours_says_so():
+    experts = [expert(1, offers=(offer(10, remaining=10, unit="hours"),))]
+    result = match_batch(ExpertIndex.build(experts), [request(1, hours_per_expert=6), request(2, hours_per_expert=6)])
+    [assigned] = result.assigned
+    other = 3 - assigned.request_id  # the two are equal: either may get the expert
+    assert result.stats["short"] == [{"request": other, "missing": 1, "reason": "hours"}]
+    assert result.unmatched[other][-1] == FilterStep("hours", 0)
 
 
 def test_the_batch_respects_every_capacity_on_a_generated_population():

@@ -103,6 +103,8 @@ def test_programme_weights_change_the_ranking():
     request = expertise_request(staff, inst, languages=[], programme="bolashak")
     assert matching.request_top(request=request).candidates[0].person_id == skilled.pk
     MatchingSettings.objects.create(programme=bolashak, weights={"skills": 0.1, "region": 1.0})
+    assert matching.request_top(request=request).candidates[0].person_id == skilled.pk  # skills first
+    MatchingSettings.objects.filter(programme=bolashak).update(skills_first=False)
     assert matching.request_top(request=request).candidates[0].person_id == local.pk
 
 
