@@ -28,7 +28,7 @@ from .index import ExpertIndex
 from .scoring import STEPS, Ranked, encode, rank_block
 from .types import COMPONENTS, BatchResult, Candidate, FilterStep, RankResult, RequestRow
 
-__all__ = ["ExpertIndex", "rank_for_request", "merge_rankings", "match_batch", "STEPS"]
+__all__ = ["ExpertIndex", "rank_for_request", "rank_with_changes", "merge_rankings", "match_batch", "STEPS"]
 
 # Requests x experts pairs scored at once in a batch. It bounds the memory of a block (about
 # 12 bytes a pair: ~100 MB) and is large enough for the matrix products to run at full speed
@@ -69,6 +69,16 @@ def merge_rankings(request: RequestRow, results: Sequence[RankResult], *, k: int
         for step in result.steps:
             steps[step.name] = steps.get(step.name, 0) + step.remaining
     return RankResult(request.request_id, candidates[:k], [FilterStep(name, n) for name, n in steps.items()])
+
+
+def rank_with_changes(
+    index: ExpertIndex, changes: ExpertIndex, changed: Collection[int], request: RequestRow, *, k: int = 20
+) -> RankResult:
+    """The best k experts when the people `changed` since `index` was built are ranked from their
+    fresh rows in `changes` (built with base=index; a person no longer matchable is in `changed`
+    but not in `changes`)."""
+    kept = rank_for_request(index, request, k=k, hidden=changed)
+    return merge_rankings(request, [kept, rank_for_request(changes, request, k=k)], k=k)
 
 
 def match_batch(index: ExpertIndex, requests: Sequence[RequestRow], *, candidates_per_request: int = 50) -> BatchResult:

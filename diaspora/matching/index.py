@@ -16,6 +16,7 @@ from .types import STALE_FACTOR, ExpertRow
 
 # Below this many experts the first stage uses the exact TF-IDF cosine (cheap at that size).
 APPROXIMATE_ABOVE = 5_000
+CONCEPT_DIMS = 64  # dimensions of the concepts' dense form in the approximate first stage
 NO_CODE = -1  # an expert without a field or home region
 
 
@@ -42,7 +43,7 @@ class ModePart:
     dead_keys: np.ndarray  # distinct values in [-2, -1): the first-stage key of a filtered-out expert
     features: np.ndarray  # experts x ExpertIndex.columns["width"], float32
     skills_t: sp.csr_matrix  # skill vocabulary x experts, 0/1
-    concepts_t: sp.csr_matrix  # concepts x experts: the concept cosine is exact in the first stage
+    concepts_t: sp.csr_matrix | None  # concepts x experts (exact first stage), or None: in `features`
     tfidf_t: sp.csr_matrix | None  # features x experts: exact text in the first stage (small indexes)
 
     def __len__(self) -> int:
@@ -77,7 +78,7 @@ class ExpertIndex:
         full rebuilds)."""
         index = cls()
         index.experts = sorted(experts, key=lambda e: e.person_id)
-        index.encoder = encoder
+        index.encoder = encoder if encoder is not None or base is None else base.encoder
         index._build_experts()
         index._build_offers()
         if base is None:
@@ -85,12 +86,12 @@ class ExpertIndex:
         else:
             index._build_text_from(base)
         index.embeddings = None
-        if encoder is not None and index.experts:
-            vectors = np.asarray(encoder.encode([e.text for e in index.experts]), dtype=np.float32)
+        if index.encoder is not None and index.experts:
+            vectors = np.asarray(index.encoder.encode([e.text for e in index.experts]), dtype=np.float32)
             index.embeddings = l2_normalize(vectors.reshape(len(index.experts), -1).copy())
         index._build_columns()
         index.modes = {mode: index._mode_part(rows) for mode, rows in index._offers_by_mode.items()}
-        del index._offers_by_mode, index._dense  # the parts hold what they need
+        del index._offers_by_mode, index._dense, index._dense_concepts  # the parts hold what they need
         return index
 
     def __len__(self) -> int:
@@ -99,8 +100,9 @@ class ExpertIndex:
     def nbytes(self) -> int:
         """Memory held by the arrays (the ExpertRow objects themselves are the caller's)."""
         total = sum(_nbytes(v) for v in self.__dict__.values()) + _nbytes(self.vectorizer.word_ngrams)
-        if self.projection is not None:
-            total += self.projection.components.nbytes
+        for projection in (self.projection, self.concept_projection):
+            if projection is not None:
+                total += projection.components.nbytes
         for part in self.modes.values():
             total += sum(_nbytes(v) for v in part.__dict__.values())
         return total
@@ -162,15 +164,20 @@ class ExpertIndex:
         dims = min(dense_dims, self.tfidf.shape[1] - 1, len(self.experts) - 1)
         self.projection = DenseProjection(self.tfidf, dims=dims) if approximate and dims >= 2 else None
         self._dense = self.projection.project(self.tfidf) if self.projection is not None else None
+        # The concept cosine in the first stage too: on large indexes its sparse product is
+        # nearly dense (every text has a field and skills), a dense SVD form costs a tenth.
+        dims = min(CONCEPT_DIMS, self.concepts.shape[1] - 1, len(self.experts) - 1)
+        self.concept_projection = None
+        if self.projection is not None and dims >= 2 and self.concepts.nnz:
+            self.concept_projection = DenseProjection(self.concepts, dims=dims)
+        self._dense_concepts = (
+            self.concept_projection.project(self.concepts) if self.concept_projection is not None else None
+        )
 
     def _build_text_from(self, base: ExpertIndex) -> None:
         texts = [e.text for e in self.experts]
-        self.vectorizer, self.concept_space, self.projection, self._dense = (
-            base.vectorizer,
-            base.concept_space,
-            None,
-            None,
-        )
+        self.vectorizer, self.concept_space = base.vectorizer, base.concept_space
+        self.projection = self._dense = self.concept_projection = self._dense_concepts = None  # exact
         self.tfidf = (
             self.vectorizer.transform(texts) if texts else sp.csr_matrix((0, base.tfidf.shape[1]), dtype=np.float32)
         )
@@ -187,6 +194,7 @@ class ExpertIndex:
             "language": len(self.language_vocabulary),
             "utc": len(self.utc_values),
             "bias": 1,
+            "concepts": 0 if self._dense_concepts is None else self._dense_concepts.shape[1],
             "text": 0 if self._dense is None else self._dense.shape[1],
         }
         self.columns = dict(zip(sizes, np.cumsum([0, *sizes.values()])[:-1].tolist(), strict=True))
@@ -204,6 +212,8 @@ class ExpertIndex:
             features[:, columns["language"] + column] = (self.lang_bits[rows, word] >> np.uint64(bit)) & np.uint64(1)
         features[every, columns["utc"] + np.searchsorted(self.utc_values, self.utc[rows])] = 1.0
         features[:, columns["bias"]] = 1.0
+        if self._dense_concepts is not None:
+            features[:, columns["concepts"] : columns["text"]] = self._dense_concepts[rows]
         if self._dense is not None:
             features[:, columns["text"] :] = self._dense[rows]
         return features
@@ -228,7 +238,7 @@ class ExpertIndex:
             dead_keys=(-1.0 - np.arange(len(experts)) / len(experts)).astype(np.float32),
             features=self._features(experts),
             skills_t=self.skills[experts].T.tocsr(),
-            concepts_t=self.concepts[experts].T.tocsr(),
+            concepts_t=self.concepts[experts].T.tocsr() if self._dense_concepts is None else None,
             tfidf_t=self.tfidf[experts].T.tocsr() if self._dense is None else None,
         )
 

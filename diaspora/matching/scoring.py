@@ -137,6 +137,10 @@ def _request_features(index: ExpertIndex, q: Queries) -> None:
     out[:, utc : utc + len(index.utc_values)] = w[:, TIMEZONE, None] * timezone_overlap(
         index.utc_values, q.utc[:, None]
     )
+    if index.concept_projection is not None:
+        out[:, columns["concepts"] : columns["text"]] = (
+            CONCEPT_SHARE * w[:, TEXT, None] * index.concept_projection.project(q.concepts)
+        )
     if index.projection is not None:
         out[:, columns["text"] :] = w[:, TEXT, None] * index.projection.project(q.tfidf)
 
@@ -196,7 +200,7 @@ def _first_stage(part: ModePart, q: Queries) -> np.ndarray:
     text_weight = sp.diags(q.weights[:, TEXT].astype(np.float32))
     if part.tfidf_t is not None and q.tfidf.nnz:
         _add_sparse(score, text_weight @ q.tfidf @ part.tfidf_t)
-    if q.concepts.nnz:
+    if part.concepts_t is not None and q.concepts.nnz:  # else in the features (the dense form)
         _add_sparse(score, CONCEPT_SHARE * text_weight @ q.concepts @ part.concepts_t)
     score *= part.stale_factor
     if q.skills_first.any():

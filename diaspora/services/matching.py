@@ -22,7 +22,7 @@ from accounts.models import Programme, User
 from accounts.scoping import administered
 
 from ..matching.embeddings import load_encoder
-from ..matching.engine import ExpertIndex, match_batch, merge_rankings, rank_for_request
+from ..matching.engine import ExpertIndex, match_batch, rank_for_request, rank_with_changes
 from ..matching.types import Candidate, FilterStep, RankResult, RequestRow
 from ..models import ExpertiseRequest, Match, MatchRun, Offer, Person
 from ..selectors import people_matchable
@@ -151,8 +151,7 @@ def rank_current(row: RequestRow, *, k: int) -> RankResult:
     ):
         index_refresh()
     delta = _delta_for(snapshot, changed, latest)
-    ranked = rank_for_request(snapshot.index, row, k=k, hidden=delta.changed)
-    return merge_rankings(row, [ranked, rank_for_request(delta.index, row, k=k)], k=k)
+    return rank_with_changes(snapshot.index, delta.index, delta.changed, row, k=k)
 
 
 def request_top(*, request: ExpertiseRequest, k: int = 20) -> RankResult:
@@ -286,11 +285,19 @@ def _run(run: MatchRun) -> dict:
     rows = request_rows(requests)
     rows = [r for r in rows if r.slots > 0]
     load_seconds = time.perf_counter() - started
-    index = ExpertIndex.build(expert_rows(), encoder=load_encoder(settings.MATCHING_EMBEDDING_BACKEND))
+    experts = expert_rows()
+    experts_seconds = time.perf_counter() - started - load_seconds
+    index = ExpertIndex.build(experts, encoder=load_encoder(settings.MATCHING_EMBEDDING_BACKEND))
+    del experts  # the index keeps what it needs
+    index_seconds = time.perf_counter() - started - load_seconds - experts_seconds
     result = match_batch(index, rows)
     by_id = {r.request_id: r for r in rows}
+    writing = time.perf_counter()
     written = _write_proposals(run, result.assigned, by_id)
     return {
+        "read_experts_seconds": round(experts_seconds, 3),
+        "index_seconds": round(index_seconds, 3),
+        "write_seconds": round(time.perf_counter() - writing, 3),
         **{k: v for k, v in result.stats.items()},
         "requests": len(rows),
         "experts": len(index),
