@@ -4,6 +4,8 @@ a hidden profile or a withdrawn consent does not appear here either."""
 from django import forms
 from django.contrib import admin
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.scoping import ProgrammeScopedAdmin, ScopedInline, SuperusersChange, in_programmes
 
@@ -52,12 +54,12 @@ class ExpertiseRequestAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
 
 
 COMPONENT_HELP = {
-    "skills": "Share of the requested skills the expert has.",
-    "field": "Same field of study (1), or the same broad field (0.5).",
-    "text": "How alike the request's topic and the profile's text are, across kk, ru and en.",
-    "language": "Share of the requested languages the expert speaks.",
-    "region": "The expert has ties to the request's region (hidden from those who may not see it).",
-    "timezone": "Overlap of the two working days (09:00-18:00 local).",
+    "skills": _("Share of the requested skills the expert has."),
+    "field": _("Same field of study (1), or the same broad field (0.5)."),
+    "text": _("How alike the request's topic and the profile's text are, across kk, ru and en."),
+    "language": _("Share of the requested languages the expert speaks."),
+    "region": _("The expert has ties to the request's region (hidden from those who may not see it)."),
+    "timezone": _("Overlap of the two working days (09:00-18:00 local)."),
 }
 
 
@@ -68,7 +70,8 @@ class WeightsForm(forms.ModelForm):
     sample_request = forms.ModelChoiceField(
         queryset=ExpertiseRequest.objects.none(),
         required=False,
-        help_text="An open request to preview the weights on (not saved).",
+        label=_("Sample request"),
+        help_text=_("An open request to preview the weights on (not saved)."),
     )
 
     class Meta:
@@ -76,15 +79,22 @@ class WeightsForm(forms.ModelForm):
         fields = ["programme", "skills_first", "offer_days"]
 
     def __init__(self, *args, requests=None, **kwargs):
+        from .selectors_matching import saved_weights
+        from .views.display import COMPONENT_LABELS
+
         super().__init__(*args, **kwargs)
-        saved = {**DEFAULT_WEIGHTS, **(self.instance.weights or {})} if self.instance.weights else DEFAULT_WEIGHTS
+        # What the matching uses now: a component missing from a saved row weighs 0.
+        saved = saved_weights(self.instance if self.instance.pk else None)
         for name in DEFAULT_WEIGHTS:
+            default = gettext("Default %(value)s; weights are normalised to sum to 1.") % {
+                "value": DEFAULT_WEIGHTS[name]
+            }
             self.fields[f"weight_{name}"] = forms.FloatField(
-                label=f"Weight: {name}",
+                label=gettext("Weight: %(name)s") % {"name": COMPONENT_LABELS[name]},
                 min_value=0,
                 max_value=100,
-                initial=saved.get(name, 0),
-                help_text=f"{COMPONENT_HELP[name]} Default {DEFAULT_WEIGHTS[name]}; weights are normalised to sum to 1.",
+                initial=saved.get(name, 0.0),
+                help_text=f"{COMPONENT_HELP[name]} {default}",
             )
         if requests is not None:
             self.fields["sample_request"].queryset = requests
@@ -93,7 +103,7 @@ class WeightsForm(forms.ModelForm):
         cleaned = super().clean()
         weights = {name: cleaned.get(f"weight_{name}") for name in DEFAULT_WEIGHTS}
         if all(value is not None for value in weights.values()) and not any(weights.values()):
-            raise forms.ValidationError("At least one weight must be above 0.")
+            raise forms.ValidationError(_("At least one weight must be above 0."))
         cleaned["weights"] = {name: float(value) for name, value in weights.items() if value is not None}
         return cleaned
 
@@ -116,15 +126,16 @@ class MatchingSettingsAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
         kwargs["fields"] = WeightsForm.Meta.fields  # the weight fields are added by the form itself
         base = super().get_form(request, obj, change=change, **kwargs)
         requests = _open_requests_for(request.user, obj)
-        preview = request.GET if request.method == "GET" and "_preview" in request.GET else None
+        preview = getattr(request, "_weights_preview", None)
 
         class Form(base):
             def __init__(self, *args, **form_kwargs):
                 form_kwargs["requests"] = requests
                 if preview is not None and not args and "data" not in form_kwargs:
                     # After "Preview" (see changeform_view) the page shows the posted values,
-                    # not the saved ones.
-                    form_kwargs["initial"] = {**form_kwargs.get("initial", {}), **preview.dict()}
+                    # not the saved ones (an unticked box is absent from a post: False).
+                    posted = {**preview.dict(), "skills_first": "skills_first" in preview}
+                    form_kwargs["initial"] = {**form_kwargs.get("initial", {}), **posted}
                 super().__init__(*args, **form_kwargs)
 
         return Form
@@ -135,9 +146,11 @@ class MatchingSettingsAdmin(ProgrammeScopedAdmin, admin.ModelAdmin):
             # "Preview" posts the form (CSRF-checked) but saves nothing: the page is rendered
             # as for viewing, with the posted values in the fields and the preview below.
             obj = self.get_object(request, object_id) if object_id else None
+            if object_id and (obj is None or not self.has_change_permission(request, obj)):
+                return super().changeform_view(request, object_id, form_url, extra_context)
             form = self.get_form(request, obj, change=obj is not None)(request.POST, instance=obj)
             extra_context["preview"] = _preview(request.user, form)
-            request.GET, request.method = request.POST.copy(), "GET"
+            request._weights_preview, request.method = request.POST.copy(), "GET"
         extra_context["components"] = list(DEFAULT_WEIGHTS)
         return super().changeform_view(request, object_id, form_url, extra_context)
 
@@ -152,21 +165,26 @@ def _open_requests_for(user, settings_row):
 
 
 def _preview(user, form) -> dict:
-    """What the preview box shows: the rows, or why there are none."""
+    """What the preview box shows: the rows, or why there are none (each field's error named)."""
     from .services.matching import weights_preview
+    from .views.display import COMPONENT_LABELS
 
     if not form.is_valid():
-        return {"error": "Correct the errors below to preview."}
+        problems = [
+            f"{form.fields[name].label}: {' '.join(errors)}" if name in form.fields else " ".join(errors)
+            for name, errors in form.errors.items()
+        ]
+        return {"error": _("Correct these to preview:"), "problems": problems}
     sample = form.cleaned_data.get("sample_request") or form.fields["sample_request"].queryset.first()
     if sample is None:
-        return {"error": "There is no open request to preview on."}
+        return {"error": _("There is no open request to preview on.")}
     rows = weights_preview(
         viewer=user,
         request=sample,
         weights=form.cleaned_data["weights"],
         skills_first=form.cleaned_data["skills_first"],
     )
-    return {"request": sample, "rows": rows, "components": list(DEFAULT_WEIGHTS)}
+    return {"request": sample, "rows": rows, "labels": [COMPONENT_LABELS[name] for name in DEFAULT_WEIGHTS]}
 
 
 @admin.register(MatchRun)

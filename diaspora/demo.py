@@ -67,6 +67,8 @@ def registry_demo() -> dict[str, int]:
     """Create what is missing (safe to rerun) and match the open requests once."""
     programmes = demo_programmes()
     MatchingSettings.objects.get_or_create(programme=None)
+    for programme in programmes.values():  # each programme's administrators tune their own weights
+        MatchingSettings.objects.get_or_create(programme=programme)
     staff = User.objects.filter(username="institution").first()
     institutions = {}
     for name, kind, region, city, taking_part in INSTITUTIONS:

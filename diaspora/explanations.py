@@ -110,6 +110,7 @@ _FILTER_MESSAGES = {
     "conflict": lambda: _("The only suitable experts are affiliated with the requesting institution."),
     "already_asked": lambda: _("Every suitable expert has already been asked about this request."),
     "assignment": lambda: _("Suitable experts were given to requests they fit better; the next run will try again."),
+    "too_few": lambda: _("Fewer experts pass every filter than the request has places; all of them were proposed."),
     "hours": lambda: _(
         "Suitable experts have fewer hours left this quarter than one engagement of this request takes."
     ),
@@ -121,7 +122,7 @@ def filter_message(steps: list[FilterStep]) -> str:
     for step in steps:
         if step.remaining == 0 and step.name in _FILTER_MESSAGES:
             return str(_FILTER_MESSAGES[step.name]())
-    if steps and steps[-1].name in ("assignment", "hours"):
+    if steps and steps[-1].name in ("assignment", "hours", "too_few"):
         return str(_FILTER_MESSAGES[steps[-1].name]())
     return ""
 
@@ -143,5 +144,6 @@ def filter_trail(steps: list[FilterStep]) -> list[tuple[str, int]]:
         "already_asked": _("not asked before"),
         "assignment": _("assigned by the last run"),
         "hours": _("assigned by the last run (hours ran short)"),
+        "too_few": _("assigned by the last run"),
     }
     return [(str(names.get(step.name, step.name)), step.remaining) for step in steps]

@@ -51,7 +51,7 @@ def expert_rows(at: datetime | None = None, *, person_ids=None) -> list[ExpertRo
     """Every matchable person (or those of `person_ids` who are) as the engine sees them (one
     query per table, no N+1)."""
     at = at or timezone.now()
-    matchable = people_matchable()
+    matchable = people_matchable().order_by()  # no sort: 100,000 rows sorted by name cost a disk sort
     if person_ids is not None:
         matchable = matchable.filter(pk__in=list(person_ids))
     people = list(
@@ -60,18 +60,30 @@ def expert_rows(at: datetime | None = None, *, person_ids=None) -> list[ExpertRo
             "home_region", "timezone", "bio", "last_confirmed_at",
         )
     )  # fmt: skip
-    reserved = offers_reserved_load()
+    # Offers and affiliations of the people read above: the rows of every active person (or of
+    # `person_ids`), kept when the person is among them (cheaper than the consent and visibility
+    # conditions again in a subquery).
+    ids = {row[0] for row in people}
+    owners = Q(person__status=Person.Status.ACTIVE) if person_ids is None else Q(person_id__in=list(ids))
+    offer_rows = list(
+        Offer.objects.filter(owners)
+        .order_by()
+        .values_list("pk", "person_id", "mode", "capacity", "unit", "remote", "onsite")
+    )
+    # every offer's load in one aggregate; for a few people, theirs only (the query's delta index)
+    reserved = offers_reserved_load(None if person_ids is None else [row[0] for row in offer_rows])
     offers: dict[int, list[OfferRow]] = defaultdict(list)
-    for offer_id, person_id, mode, capacity, unit, remote, onsite in Offer.objects.filter(
-        person_id__in=matchable.values("pk")
-    ).values_list("pk", "person_id", "mode", "capacity", "unit", "remote", "onsite"):
-        remaining = capacity - reserved.get(offer_id, 0)
-        offers[person_id].append(OfferRow(offer_id, mode, remaining, unit, remote, onsite))
+    for offer_id, person_id, mode, capacity, unit, remote, onsite in offer_rows:
+        if person_id in ids:
+            offers[person_id].append(
+                OfferRow(offer_id, mode, capacity - reserved.get(offer_id, 0), unit, remote, onsite)
+            )
     affiliations: dict[int, list[int]] = defaultdict(list)
-    for person_id, institution_id in Person.affiliations.through.objects.filter(
-        person_id__in=matchable.values("pk")
-    ).values_list("person_id", "institution_id"):
-        affiliations[person_id].append(institution_id)
+    for person_id, institution_id in (
+        Person.affiliations.through.objects.filter(owners).order_by().values_list("person_id", "institution_id")
+    ):
+        if person_id in ids:
+            affiliations[person_id].append(institution_id)
     stale_cutoff = stale_before()
     offsets: dict[str, float] = {}
     rows = []
@@ -117,14 +129,16 @@ def _settings_for(programme_id: int | None) -> MatchingSettings | None:
     return row or MatchingSettings.objects.filter(programme__isnull=True).first()
 
 
-def _weights_of(row: MatchingSettings | None) -> dict[str, float]:
+def saved_weights(row: MatchingSettings | None) -> dict[str, float]:
+    """The weights a settings row stands for: its own (a component it leaves out weighs 0), or
+    the defaults when it has none (or there is no row)."""
     if row and row.weights:
         return {k: float(v) for k, v in row.weights.items() if k in DEFAULT_WEIGHTS}
     return dict(DEFAULT_WEIGHTS)
 
 
 def request_weights(request: ExpertiseRequest) -> dict[str, float]:
-    return _weights_of(_settings_for(request.programme_id))
+    return saved_weights(_settings_for(request.programme_id))
 
 
 def _skills_first(row: MatchingSettings | None) -> bool:
@@ -175,7 +189,7 @@ def request_rows(requests: list[ExpertiseRequest], at: datetime | None = None) -
                 slots=max(0, request.experts_needed - held[request.pk]),
                 hours_per_expert=request.hours_per_expert,
                 excluded_person_ids=frozenset(asked[request.pk]),
-                weights=_weights_of(row),
+                weights=saved_weights(row),
                 skills_first=_skills_first(row),
             )
         )

@@ -89,16 +89,20 @@ class Assignment:
         return np.flatnonzero((self.need > 0) & (live == 0) & (eligible > edges))
 
     def reasons(self, steps: np.ndarray) -> list[str]:
-        """Per request left short (with experts past every filter): "hours" when one of its
-        candidates' offers still has room but fewer hours than an engagement, else "assignment"
-        (the capacity went to requests the experts fit better)."""
+        """Per request left short (with experts past every filter): "too_few" when every one of
+        them was assigned to it; "hours" when one of its candidates' offers still has room but
+        fewer hours than an engagement; else "assignment" (the capacity went to requests the
+        experts fit better)."""
         out = ["assignment"] * len(self.need)
+        for position in np.flatnonzero(self.filled >= steps[:, -1]).tolist():
+            out[position] = "too_few"
         if not self.edges:
             return out
         e = self.edges
         short_of_hours = (~self.chosen) & (self.remaining[e["offer"]] > 0) & (self.remaining[e["offer"]] < self._cost())
         for position in np.unique(e["request"][short_of_hours & (self.need[e["request"]] > 0)]).tolist():
-            out[position] = "hours"
+            if out[position] != "too_few":
+                out[position] = "hours"
         return out
 
 

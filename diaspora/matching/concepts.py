@@ -221,9 +221,12 @@ class Lexicon:
 
     def _term_keys(self, name: str, language: str) -> list[tuple[str, str]]:
         """The term's content words as keys; none when a word is a single letter (the rest of
-        "1С:Предприятие" or "C++" would be a common word on its own)."""
-        content = [w for w in words(name) if w not in STOP_WORDS.get(language, ())]
-        if any(len(w) < 2 for w in content):
+        "1С:Предприятие" or "C++" would be a common word on its own), or when a term of several
+        words keeps only one (an acronym that reads as a stop word: "разработка ПО" is no
+        "разработка" of anything)."""
+        all_words = words(name)
+        content = [w for w in all_words if w not in STOP_WORDS.get(language, ())]
+        if any(len(w) < 2 for w in content) or (len(all_words) > 1 and len(content) < 2):
             return []
         return [(language, self._stem(w, language)) for w in content]
 

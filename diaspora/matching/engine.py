@@ -101,8 +101,8 @@ def match_batch(index: ExpertIndex, requests: Sequence[RequestRow], *, candidate
     state = Assignment(slots=slots, hours=hours, remaining=index.offer_remaining.copy(), hourly=index.offer_hourly)
     state.add(edges)
     for width in (WIDER_CANDIDATES, WIDEST_CANDIDATES):
-        exhausted = state.exhausted(steps[:, -1])
-        if not len(exhausted):
+        exhausted = [i for i in state.exhausted(steps[:, -1]).tolist() if _room_left(index, state, requests[i])]
+        if not exhausted:
             break
         state.add(_collect(index, requests, exhausted, None, lambda q, w=width: np.full(len(q), w)))
     assigned_at = time.perf_counter()
@@ -151,6 +151,16 @@ def _why(trail: list[FilterStep]) -> str:
         if step.remaining == 0:
             return step.name
     return trail[-1].name
+
+
+def _room_left(index: ExpertIndex, state: Assignment, request: RequestRow) -> bool:
+    """Whether any offer of the request's mode can still take one engagement of it: a longer
+    candidate list is worth ranking only then."""
+    part = index.modes.get(request.mode) if len(index) else None
+    if part is None:
+        return False
+    remaining = state.remaining[part.offers]
+    return bool(np.any(remaining >= np.where(part.hourly, max(1, request.hours_per_expert), 1)))
 
 
 def _collect(index, requests, positions, steps, keep) -> dict[str, np.ndarray]:

@@ -19,6 +19,9 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "region": 0.05,
     "timezone": 0.05,
 }
+# The components computed from a person's location field group (home region, time zone): shown
+# only to viewers who may see that group.
+LOCATION_COMPONENTS = frozenset({"region", "timezone"})
 
 # A profile not confirmed for a year still matches, but ranks lower (its score is multiplied by this).
 STALE_FACTOR = 0.8

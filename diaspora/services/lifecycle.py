@@ -21,7 +21,6 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.models import User
 
-from ..matching.engine import rank_for_request
 from ..models import ExpertiseRequest, Match, Offer, Person
 from ..selectors_matching import COMMITTED, offer_committed_load, offer_days, offers_reserved_load, request_row
 from .messages import MessageRefused, notification_send, offer_message_send, offer_note_clean, offer_text
@@ -394,7 +393,7 @@ def matches_expire_due(*, now=None) -> ExpireResult:
 
 def request_cascade(*, request: ExpertiseRequest) -> int:
     """Offer the request's free places to its next-best candidates (who were never asked)."""
-    from .matching import expert_index
+    from .matching import rank_current
 
     request.refresh_from_db()
     if request.status != ExpertiseRequest.Status.OPEN:
@@ -402,7 +401,7 @@ def request_cascade(*, request: ExpertiseRequest) -> int:
     row = request_row(request)
     if row.slots <= 0:
         return 0
-    result = rank_for_request(expert_index(), row, k=row.slots + 10)
+    result = rank_current(row, k=row.slots + 10)  # as the top 20: people changed since the index are fresh
     offered = 0
     for candidate in result.candidates:
         if offered >= row.slots:

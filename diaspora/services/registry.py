@@ -11,6 +11,7 @@ from typing import Any
 import pycountry
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Programme, User
@@ -33,7 +34,7 @@ class RegistryInvalid(Exception):
 
 def index_changed(person_id: int) -> None:
     """Mark a person whose profile, offers, consents or status changed: every process's matching
-    index ranks them from fresh rows until its next rebuild (services.matching.expert_index)."""
+    index ranks them from fresh rows until its next rebuild (services.matching.rank_current)."""
     Person.objects.filter(pk=person_id).update(matching_changed_at=timezone.now())
 
 
@@ -365,10 +366,14 @@ def people_warn_stale(*, now=None) -> StaleResult:
         person = Person.objects.select_related("user").get(pk=person_id)
         notification_send(user=person.user, kind="stale_warning", context={"days": settings.REGISTRY_STALE_GRACE_DAYS})
         result.warned += 1
-    hidden_cutoff = now - timedelta(days=settings.REGISTRY_STALE_GRACE_DAYS)
-    result.hidden = Person.objects.filter(status=Person.Status.ACTIVE, stale_warned_at__lte=hidden_cutoff).count()
-    if result.warned:
-        index_changed(person.pk)
+    grace = timedelta(days=settings.REGISTRY_STALE_GRACE_DAYS)
+    hidden = Person.objects.filter(status=Person.Status.ACTIVE, stale_warned_at__lte=now - grace)
+    result.hidden = hidden.count()
+    # Hidden since the grace period ran out, and not yet marked since: the matching indexes rank
+    # them from fresh rows (where they are no longer matchable) until their next rebuild.
+    hidden.filter(Q(matching_changed_at__isnull=True) | Q(matching_changed_at__lt=F("stale_warned_at") + grace)).update(
+        matching_changed_at=now
+    )
     return result
 
 

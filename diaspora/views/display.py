@@ -11,7 +11,7 @@ from surveys.countries import country_choices
 
 from .. import vocabularies as vocab
 from ..explanations import explain
-from ..matching.types import COMPONENTS
+from ..matching.types import COMPONENTS, LOCATION_COMPONENTS
 from ..models import Match, Mode, Offer
 
 COMPONENT_LABELS = {
@@ -22,7 +22,6 @@ COMPONENT_LABELS = {
     "region": _("Region ties"),
     "timezone": _("Working hours"),
 }
-LOCATION_COMPONENTS = {"region", "timezone"}
 
 
 def country_name(code: str, lang: str) -> str:

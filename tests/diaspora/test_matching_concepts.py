@@ -96,3 +96,11 @@ def test_the_text_score_is_the_ngram_cosine_until_concepts_are_shared_and_stays_
     assert np.all(score >= tfidf) and np.all(score <= 1)
     across, within = text_score(np.zeros(2), np.ones(2), same_language=np.array([False, True]))
     assert across > within  # within one language the n-grams already see the subject
+
+
+def test_a_term_left_with_one_word_by_a_stop_word_is_not_used():
+    # "разработка ПО" (software development) reads as "разработка" + the stop word "по": it
+    # would make every "разработка" (of oil fields too) about software.
+    [oil, software] = concepts_of("Разработка нефтяных месторождений", "Разработка программного обеспечения")
+    assert "skill:software-engineering" not in oil and "topic:reservoir-engineering" in oil
+    assert "skill:software-engineering" in software

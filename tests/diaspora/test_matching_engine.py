@@ -378,7 +378,7 @@ def test_the_batch_never_assigns_one_person_twice_to_one_request():
     experts = [expert(1, offers=(offer(10), offer(11))), expert(2)]
     result = match_batch(ExpertIndex.build(experts), [request(slots=3)])
     assert sorted(c.person_id for c in result.assigned) == [1, 2]
-    assert result.unmatched[1][-1] == FilterStep("assignment", 2)
+    assert result.unmatched[1][-1] == FilterStep("too_few", 2)  # only two experts pass the filters
 
 
 def test_a_request_for_three_experts_gets_three_when_possible():

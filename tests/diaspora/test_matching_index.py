@@ -40,6 +40,14 @@ def hold_rebuilds(monkeypatch):
     return release, started
 
 
+def settled():
+    """Wait for a background rebuild started so far (the first query may start one: people
+    created seconds before it count as changed)."""
+    if matching._State.building is not None:
+        matching._State.building.join(30)
+    return matching._State.snapshot
+
+
 def top_ids(request):
     return [c.person_id for c in matching.request_top(request=request).candidates]
 
@@ -49,7 +57,7 @@ def test_a_new_expert_is_ranked_at_once_while_the_index_rebuilds_in_the_backgrou
     inst, staff = institution()
     request = expertise_request(staff, inst)  # hydrology and GIS
     assert top_ids(request) == [first.pk]  # the process's first query builds the index
-    built = matching._State.snapshot
+    built = settled()
 
     release, started = hold_rebuilds(monkeypatch)
     better = expert("aliya", skills=["hydrology", "gis"])
@@ -71,9 +79,64 @@ def test_a_withdrawn_consent_and_a_hidden_profile_leave_the_top_20_at_once(backg
     inst, staff = institution()
     request = expertise_request(staff, inst)
     assert set(top_ids(request)) == {leaving.pk, hiding.pk, staying.pk}
+    settled()
 
     release, _started = hold_rebuilds(monkeypatch)
     consent_withdraw(person=leaving, purpose="matching")
     Person.objects.filter(pk=hiding.pk).update(status=Person.Status.PAUSED)  # no service: a raw change
     assert top_ids(request) == [staying.pk]
     release.set()
+
+
+def test_a_changed_profile_is_ranked_from_its_new_row_only(background, monkeypatch):
+    from diaspora.services.registry import index_changed
+
+    first = expert("erlan", skills=["hydrology", "gis"])
+    second = expert("aliya", skills=["hydrology"])
+    inst, staff = institution()
+    request = expertise_request(staff, inst)
+    assert top_ids(request) == [first.pk, second.pk]
+    settled()
+
+    release, _started = hold_rebuilds(monkeypatch)
+    # Erlan moves to law (the profile services mark him): the big index still has him as a
+    # hydrologist with both skills; he stays matchable, so only the index can tell.
+    Person.objects.filter(pk=first.pk).update(skills=["corporate-law"], bio="Corporate lawyer.", field_of_study="042")
+    index_changed(first.pk)
+    ranked = matching.request_top(request=request).candidates
+    assert [c.person_id for c in ranked] == [second.pk, first.pk]  # listed once, from the new row
+    assert next(c for c in ranked if c.person_id == first.pk).shared_skills == ()
+    release.set()
+
+
+def test_a_cascade_offers_the_place_to_someone_who_joined_since_the_index(background):
+    from diaspora.models import Match
+    from diaspora.services import lifecycle
+
+    first = expert("erlan", skills=["hydrology"])
+    inst, staff = institution()
+    request = expertise_request(staff, inst)
+    assert top_ids(request) == [first.pk]
+    settled()
+    newcomer = expert("aliya", skills=["hydrology", "gis"])
+    assert lifecycle.request_cascade(request=request) == 1
+    assert Match.objects.get(request=request).person_id == newcomer.pk
+
+
+def test_people_hidden_when_their_stale_grace_runs_out_are_marked_for_the_index(settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from diaspora.services.registry import people_warn_stale
+
+    person = expert("erlan")
+    long_ago = timezone.now() - timedelta(days=settings.REGISTRY_STALE_GRACE_DAYS + 400)
+    Person.objects.filter(pk=person.pk).update(
+        last_confirmed_at=long_ago, stale_warned_at=timezone.now() - timedelta(days=settings.REGISTRY_STALE_GRACE_DAYS + 1),
+        matching_changed_at=long_ago,
+    )  # fmt: skip
+    before = timezone.now()
+    assert people_warn_stale().hidden == 1
+    person.refresh_from_db()
+    assert person.matching_changed_at >= before

@@ -93,4 +93,42 @@ def test_a_sample_request_of_another_programme_is_refused(world):
         .content.decode()
     )
     assert "Serpin secret request" not in html
-    assert "Correct the errors below to preview." in html
+    assert "Correct these to preview:" in html and "Sample request: Select a valid choice." in html
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [("-1", "greater than or equal to 0"), ("1000", "less than or equal to 100"), ("lots", "Enter a number.")],
+)
+def test_a_bad_weight_is_named_in_the_preview(world, value, error):
+    html = world["client"].post(url(world["settings"]), form_data(world, weight_text=value, _preview="1"))
+    html = html.content.decode().split('id="weights-preview"')[1]
+    assert "Weight: Topic and profile:" in html and error in html
+
+
+def test_after_a_preview_an_unticked_skills_first_stays_unticked(world):
+    html = world["client"].post(url(world["settings"]), form_data(world, skills_first=None, _preview="1"))
+    box = html.content.decode().split('name="skills_first"')[0].rsplit("<input", 1)[1]
+    assert "checked" not in box
+
+
+def test_the_form_shows_the_weights_the_matching_uses(world):
+    # A saved row without some components: they weigh 0 in matching, so the form says 0 and a
+    # save (of another field) writes no weight the programme did not have.
+    world["settings"].weights = {"skills": 1.0, "text": 1.0}
+    world["settings"].save()
+    html = world["client"].get(url(world["settings"])).content.decode()
+    field = html.split('name="weight_region"')[1].split(">")[0]
+    assert 'value="0.0"' in field
+
+
+def test_the_preview_hides_the_location_of_people_who_hide_it(world):
+    from diaspora.models import Person, Visibility
+
+    Person.objects.filter(display_name="Local").update(location_visibility=Visibility.HIDDEN)
+    regional = form_data(world, weight_skills="0", weight_field="0", weight_text="0", weight_language="0",
+                         weight_region="1", weight_timezone="1", skills_first=None, _preview="1")  # fmt: skip
+    rows = world["client"].post(url(world["settings"]), regional).content.decode().split('id="weights-preview"')[1]
+    local = rows.split("Local")[1].split("</tr>")[0]
+    assert local.count(">hidden<") == 2  # region and time zone
+    assert local.startswith("</td><td>0.0</td>")  # the score shown leaves them out
