@@ -12,3 +12,11 @@ max_requests = 2000  # recycle workers now and then against slow leaks
 max_requests_jitter = 200
 accesslog = "-"
 errorlog = "-"
+
+
+def post_worker_init(worker):
+    # The matching index (seconds to build at 100,000 experts) is built in the background as a
+    # worker starts, not by the first top-20 query it serves.
+    from diaspora.services.matching import index_warm
+
+    index_warm()

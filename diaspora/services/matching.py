@@ -37,8 +37,8 @@ class MatchingRefused(Exception):
 
 # --- the per-process index for single-request queries -------------------------------------------
 #
-# A query never waits for a rebuild (except the first of a process, when there is no index yet):
-# people changed since the index read its rows (registry.index_changed stamps them) are ranked
+# A query never waits for a rebuild (web processes build their first index in the background as
+# they start, index_warm; only a query before that build ends waits for it): people changed since the index read its rows (registry.index_changed stamps them) are ranked
 # from fresh rows in a small index that shares the big one's text weights, and the two rankings
 # are merged; the big index is rebuilt in a background thread, at most every
 # MATCHING_INDEX_REFRESH_SECONDS while changes come in, or when older than
@@ -76,6 +76,9 @@ def _build_snapshot() -> _Snapshot:
 
 
 def _snapshot() -> _Snapshot:
+    building = _State.building
+    if _State.snapshot is None and building is not None and building.is_alive():
+        building.join()  # the process's first build (index_warm) is under way: no second one
     with _State.lock:
         if _State.snapshot is None:
             _State.snapshot, _State.delta = _build_snapshot(), None
@@ -83,6 +86,14 @@ def _snapshot() -> _Snapshot:
     if time.monotonic() - snapshot.built_at > settings.MATCHING_INDEX_MAX_AGE_SECONDS:
         index_refresh()
     return snapshot
+
+
+def index_warm() -> None:
+    """Build the process's index in the background as the process starts (gunicorn's
+    post_worker_init), so that no query of a web process waits for it once it is up; a query
+    that comes sooner waits for this build rather than starting another."""
+    if _State.snapshot is None and settings.MATCHING_INDEX_BACKGROUND:
+        index_refresh()
 
 
 def index_refresh() -> None:

@@ -25,19 +25,20 @@ def background(settings):
 def hold_rebuilds(monkeypatch):
     """Background rebuilds wait until the test lets them go; a build in the query's own thread
     (there should be none once an index exists) fails the test."""
-    release, started = threading.Event(), threading.Event()
+    release, started, builds = threading.Event(), threading.Event(), []
     build = matching._build_snapshot
     query_thread = threading.get_ident()
 
     def held():
         if threading.get_ident() == query_thread:
             pytest.fail("a query rebuilt the index itself")
+        builds.append(threading.current_thread().name)
         started.set()
         assert release.wait(30)
         return build()
 
     monkeypatch.setattr(matching, "_build_snapshot", held)
-    return release, started
+    return release, started, builds
 
 
 def settled():
@@ -59,7 +60,7 @@ def test_a_new_expert_is_ranked_at_once_while_the_index_rebuilds_in_the_backgrou
     assert top_ids(request) == [first.pk]  # the process's first query builds the index
     built = settled()
 
-    release, started = hold_rebuilds(monkeypatch)
+    release, started, builds = hold_rebuilds(monkeypatch)
     better = expert("aliya", skills=["hydrology", "gis"])
     assert top_ids(request) == [better.pk, first.pk]  # from the delta, before any rebuild
     assert started.wait(30) and matching._State.snapshot is built  # the rebuild is still held
@@ -81,7 +82,7 @@ def test_a_withdrawn_consent_and_a_hidden_profile_leave_the_top_20_at_once(backg
     assert set(top_ids(request)) == {leaving.pk, hiding.pk, staying.pk}
     settled()
 
-    release, _started = hold_rebuilds(monkeypatch)
+    release, _started, _builds = hold_rebuilds(monkeypatch)
     consent_withdraw(person=leaving, purpose="matching")
     Person.objects.filter(pk=hiding.pk).update(status=Person.Status.PAUSED)  # no service: a raw change
     assert top_ids(request) == [staying.pk]
@@ -98,7 +99,7 @@ def test_a_changed_profile_is_ranked_from_its_new_row_only(background, monkeypat
     assert top_ids(request) == [first.pk, second.pk]
     settled()
 
-    release, _started = hold_rebuilds(monkeypatch)
+    release, _started, _builds = hold_rebuilds(monkeypatch)
     # Erlan moves to law (the profile services mark him): the big index still has him as a
     # hydrologist with both skills; he stays matchable, so only the index can tell.
     Person.objects.filter(pk=first.pk).update(skills=["corporate-law"], bio="Corporate lawyer.", field_of_study="042")
@@ -140,3 +141,26 @@ def test_people_hidden_when_their_stale_grace_runs_out_are_marked_for_the_index(
     assert people_warn_stale().hidden == 1
     person.refresh_from_db()
     assert person.matching_changed_at >= before
+
+
+def test_a_process_builds_its_index_as_it_starts_and_a_first_query_waits_for_that_build(
+    background, monkeypatch, settings
+):
+    import config.gunicorn
+
+    settings.MATCHING_INDEX_REFRESH_SECONDS = 3600  # no refresh for the people just created
+
+    first = expert("erlan")
+    inst, staff = institution()
+    request = expertise_request(staff, inst)
+    release, started, builds = hold_rebuilds(monkeypatch)
+    config.gunicorn.post_worker_init(worker=None)  # what gunicorn calls in a new worker
+    assert started.wait(30) and matching._State.snapshot is None
+    answered = []
+    query = threading.Thread(target=lambda: answered.append(matching.request_top(request=request)))
+    query.start()
+    release.set()
+    query.join(30)
+    [top] = answered
+    assert [c.person_id for c in top.candidates] == [first.pk]
+    assert builds == ["matching-index"]  # the warm-up's build, no second one
