@@ -53,7 +53,20 @@ def test_the_submission_benchmark_runs_and_prints_its_table(tmp_path):
 def test_the_database_matching_benchmark_runs_and_prints_its_table():
     database = settings.DATABASE_URL.rsplit("/", 1)[0] + "/kelu_bench_matching_smoke"
     result = subprocess.run(
-        [sys.executable, "bench/matching_db.py", "--database", database, "--experts", "500", "--requests", "50"],
+        [
+            sys.executable,
+            "bench/matching_db.py",
+            "--database",
+            database,
+            "--experts",
+            "500",
+            "--requests",
+            "50",
+            "--queries",
+            "10",
+            "--pace",
+            "0",
+        ],  # fmt: skip
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -61,6 +74,7 @@ def test_the_database_matching_benchmark_runs_and_prints_its_table():
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "total: matching_run" in result.stdout and "proposals written" in result.stdout, result.stdout
+    assert "Top 20 through the service" in result.stdout and "target p99" in result.stdout, result.stdout
 
 
 @pytest.mark.postgres
