@@ -40,7 +40,13 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from diaspora.matching.engine import ExpertIndex, match_batch, rank_for_request, rank_with_changes  # noqa: E402
+from diaspora.matching.engine import (  # noqa: E402
+    ExpertIndex,
+    match_batch,
+    rank_for_request,
+    rank_requests,
+    rank_with_changes,
+)
 from diaspora.matching.index import _incidence  # noqa: E402
 from diaspora.matching.synthetic import population  # noqa: E402
 
@@ -175,8 +181,8 @@ def precision(index, requests, planted, sample: int, seed: int) -> tuple[float, 
     rng = np.random.default_rng(seed + 1)
     chosen = [ids[i] for i in rng.choice(len(ids), min(sample, len(ids)), replace=False)]
     at1 = at10 = 0
-    for request in chosen:
-        ranked = [c.person_id for c in rank_for_request(index, request, k=10).candidates]
+    for request, result in zip(chosen, rank_requests(index, chosen, k=10), strict=True):
+        ranked = [c.person_id for c in result.candidates]
         at1 += bool(ranked) and ranked[0] == planted[request.request_id]
         at10 += planted[request.request_id] in ranked
     n = max(len(chosen), 1)

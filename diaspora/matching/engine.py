@@ -28,7 +28,15 @@ from .index import ExpertIndex
 from .scoring import STEPS, Ranked, encode, rank_block
 from .types import COMPONENTS, BatchResult, Candidate, FilterStep, RankResult, RequestRow
 
-__all__ = ["ExpertIndex", "rank_for_request", "rank_with_changes", "merge_rankings", "match_batch", "STEPS"]
+__all__ = [
+    "ExpertIndex",
+    "rank_for_request",
+    "rank_requests",
+    "rank_with_changes",
+    "merge_rankings",
+    "match_batch",
+    "STEPS",
+]
 
 # Requests x experts pairs scored at once in a batch. It bounds the memory of a block (about
 # 12 bytes a pair: ~100 MB) and is large enough for the matrix products to run at full speed
@@ -45,15 +53,37 @@ def rank_for_request(
 ) -> RankResult:
     """The best k experts for one request (best first), with the trail of the hard filters.
     `hidden`: person ids ranked as if they were not in the index (they are ranked elsewhere)."""
+    return rank_requests(index, [request], k=k, hidden=hidden)[0]
+
+
+def rank_requests(
+    index: ExpertIndex, requests: Sequence[RequestRow], *, k: int = 20, hidden: Collection[int] = ()
+) -> list[RankResult]:
+    """rank_for_request for each of several requests, scored block by block (what a quality
+    measure over many requests needs; each result is the one rank_for_request gives)."""
     rows = np.fromiter((index.row_of_person[p] for p in hidden if p in index.row_of_person), dtype=np.int64)
-    part = index.modes.get(request.mode) if len(index) else None
-    if part is None:
-        return RankResult(request.request_id, [], _trail(_no_mode_steps(len(index) - len(rows))))
-    queries = encode(index, [request])
-    ranked = rank_block(index, part, queries, np.array([max(4 * k, 200)]), hidden=rows)
-    hits = queries.concept_hits[0]
-    candidates = [_candidate(index, request, hits, ranked, 0, j) for j in range(min(max(k, 0), ranked.rows.shape[1]))]
-    return RankResult(request.request_id, [c for c in candidates if c is not None], _trail(ranked.steps[0]))
+    results: list[RankResult | None] = [None] * len(requests)
+    for mode, group in _by_mode(requests).items():
+        part = index.modes.get(mode) if len(index) else None
+        if part is None:
+            for i in group:
+                results[i] = RankResult(requests[i].request_id, [], _trail(_no_mode_steps(len(index) - len(rows))))
+            continue
+        size = max(1, BLOCK_ELEMENTS // max(len(part), len(part.offers)))
+        for start in range(0, len(group), size):
+            block = group[start : start + size]
+            queries = encode(index, [requests[i] for i in block])
+            ranked = rank_block(index, part, queries, np.full(len(block), max(4 * k, 200)), hidden=rows)
+            for b, i in enumerate(block):
+                hits = queries.concept_hits[b]
+                found = (
+                    _candidate(index, requests[i], hits, ranked, b, j)
+                    for j in range(min(max(k, 0), ranked.rows.shape[1]))
+                )
+                results[i] = RankResult(
+                    requests[i].request_id, [c for c in found if c is not None], _trail(ranked.steps[b])
+                )
+    return results
 
 
 def merge_rankings(request: RequestRow, results: Sequence[RankResult], *, k: int = 20) -> RankResult:

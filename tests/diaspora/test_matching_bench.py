@@ -12,6 +12,8 @@ def test_the_matching_benchmark_runs_and_prints_its_table(tmp_path, capsys):
             "200",
             "--queries",
             "20",
+            "--changes",
+            "20",
             "--quality-sample",
             "50",
             "--results",
@@ -21,5 +23,6 @@ def test_the_matching_benchmark_runs_and_prints_its_table(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "batch total (match_batch)" in out and "baseline: skills product" in out
     assert "precision@1" in out and "target top-20 median" in out
+    assert "top-20 in a minute of registry changes" in out
     assert results["assigned"] > 0
     assert list(tmp_path.glob("matching-*.txt"))

@@ -10,7 +10,7 @@ import pytest
 
 from diaspora.matching import synthetic
 from diaspora.matching.embeddings import load_encoder
-from diaspora.matching.engine import ExpertIndex, match_batch, rank_for_request
+from diaspora.matching.engine import ExpertIndex, match_batch, rank_for_request, rank_requests
 from diaspora.matching.scoring import encode, rank_block, timezone_overlap
 from diaspora.matching.text import CharTfidf, sklearn_vectorizer
 from diaspora.matching.types import (
@@ -524,3 +524,13 @@ def test_load_encoder_explains_a_missing_sentence_transformers_package():
             load_encoder("sentence-transformers:/models/LaBSE")
     else:
         pytest.skip("sentence-transformers is installed here")
+
+
+def test_ranking_many_requests_at_once_gives_each_the_ranking_it_gets_alone():
+    experts, requests, _ = synthetic.population(600, 60, seed=5)
+    index = ExpertIndex.build(experts)
+    together = rank_requests(index, requests, k=10)
+    for request, result in zip(requests, together, strict=True):
+        alone = rank_for_request(index, request, k=10)
+        assert [(c.person_id, c.score) for c in result.candidates] == [(c.person_id, c.score) for c in alone.candidates]
+        assert result.steps == alone.steps

@@ -8,7 +8,7 @@ exact and the approximate (SVD) first stage. The floors sit just below; the full
 
 import pytest
 
-from diaspora.matching.engine import ExpertIndex, rank_for_request
+from diaspora.matching.engine import ExpertIndex, rank_requests
 from diaspora.matching.synthetic import cross_language_population, population
 
 FLOOR_AT_1 = 0.93
@@ -25,8 +25,8 @@ def test_the_planted_expert_ranks_first_or_in_the_top_ten(registry, approximate)
     experts, requests, planted = registry
     index = ExpertIndex.build(experts, approximate=approximate)
     at1 = at10 = 0
-    for request in requests:
-        ranked = [c.person_id for c in rank_for_request(index, request, k=10).candidates]
+    for request, result in zip(requests, rank_requests(index, requests, k=10), strict=True):
+        ranked = [c.person_id for c in result.candidates]
         at1 += bool(ranked) and ranked[0] == planted[request.request_id]
         at10 += planted[request.request_id] in ranked
     p1, p10 = at1 / len(requests), at10 / len(requests)
@@ -57,9 +57,8 @@ def _precision_at_1(same_language: bool) -> float:
     for seed in SEEDS:
         experts, requests, planted = cross_language_population(300, seed=seed, same_language=same_language)
         index = ExpertIndex.build(experts)
-        for request in requests:
-            ranked = rank_for_request(index, request, k=1).candidates
-            hits += bool(ranked) and ranked[0].person_id == planted[request.request_id]
+        for request, result in zip(requests, rank_requests(index, requests, k=1), strict=True):
+            hits += bool(result.candidates) and result.candidates[0].person_id == planted[request.request_id]
             total += 1
     return hits / total
 
