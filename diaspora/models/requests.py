@@ -102,14 +102,22 @@ class MatchingSettings(models.Model):
     """Per-programme weights of the score components and the offer expiry (the default has no programme)."""
 
     programme = models.OneToOneField(
-        "accounts.Programme", null=True, blank=True, on_delete=models.CASCADE, related_name="matching_settings"
+        "accounts.Programme",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="matching_settings",
+        verbose_name=_("Programme"),
     )
     weights = models.JSONField(default=dict, blank=True)
     skills_first = models.BooleanField(
+        _("Skills first"),
         default=True,
-        help_text="Experts who have every requested skill rank above all others, whatever the weights.",
+        help_text=_("Experts who have every requested skill rank above all others, whatever the weights."),
     )
-    offer_days = models.PositiveSmallIntegerField(default=7)
+    offer_days = models.PositiveSmallIntegerField(
+        _("Days to answer an offer"), default=7, help_text=_("An offer not answered by then expires.")
+    )
 
     class Meta:
         constraints = [
@@ -117,10 +125,11 @@ class MatchingSettings(models.Model):
                 fields=["programme"], condition=models.Q(programme__isnull=True), name="matching_one_default"
             )
         ]
-        verbose_name_plural = "matching settings"
+        verbose_name = _("matching settings")
+        verbose_name_plural = _("matching settings")
 
     def __str__(self) -> str:
-        return f"Matching settings: {self.programme or 'default'}"
+        return _("Matching settings: %(programme)s") % {"programme": self.programme or _("default")}
 
 
 class MatchRun(models.Model):
