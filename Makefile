@@ -4,6 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Test processes (pytest-xdist): one per core by default; TEST_PROCESSES=0 runs in this process.
+TEST_PROCESSES ?= auto
 
 .PHONY: run test lint format bench migrate demo messages clean
 
@@ -40,7 +42,7 @@ run: demo
 	@DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_PROCESSES) $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -6,6 +6,7 @@ Celery tasks run in-process. Production sets both (see docker-compose.yml).
 
 import warnings
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from celery.schedules import crontab
@@ -200,6 +201,12 @@ SPECTACULAR_SETTINGS = {
 
 # Celery: Redis broker in production; in-process execution without REDIS_URL.
 REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL and env_str("PYTEST_XDIST_WORKER"):
+    # Tests spread over processes (pytest -n): each process gets a Redis database of its own
+    # (gw0 -> 1, gw1 -> 2, ...), as it gets a test database of its own, so one process's
+    # cache.clear() or queue never touches another's. The Celery workers that tests start
+    # inherit the variable and land on the same database.
+    REDIS_URL = urlsplit(REDIS_URL)._replace(path=f"/{1 + int(env_str('PYTEST_XDIST_WORKER')[2:])}").geturl()
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
