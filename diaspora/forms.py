@@ -38,7 +38,10 @@ GROUP_LABELS = {
 GROUP_HINTS = {
     "profile": _("This also decides whether you appear in the directory at all."),
     "expertise": _("Home institutions need to see this to propose you for their requests."),
-    "location": _("Used to explain time-zone overlap and ties to a region."),
+    "location": _(
+        "Matching uses your time zone and home region only when home institutions may see them; "
+        "otherwise they count for nothing, and nobody can work them out from a ranking."
+    ),
     "contact": _("Your e-mail address is never shown; messages are relayed."),
 }
 LEVEL_EXPLANATIONS = {

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from . import vocabularies as vocab
 from .matching.types import DEFAULT_WEIGHTS, ExpertRow, OfferRow, RequestRow
-from .models import ExpertiseRequest, Match, MatchingSettings, Offer, Person
+from .models import ExpertiseRequest, Match, MatchingSettings, Offer, Person, Visibility
 from .selectors import people_matchable, stale_before
 
 PENDING = (Match.Status.PROPOSED, Match.Status.OFFERED)
@@ -39,6 +39,11 @@ def offer_committed_load(offer_id: int, *, exclude_match_id: int | None = None) 
     return matches.aggregate(total=Sum("load"))["total"] or 0
 
 
+# The location visibilities under which region and time zone enter matching: those that let
+# every viewer of a ranking see them (a request's institution staff as well as administrators).
+LOCATION_FOR_MATCHING = frozenset({Visibility.PUBLIC, Visibility.INSTITUTIONS})
+
+
 def offers_reserved_load(offer_ids=None) -> dict[int, int]:
     """Capacity taken or promised: accepted this quarter, plus proposals and offers awaiting an answer."""
     matches = Match.objects.filter(committed_q(quarter_start()) | Q(status__in=PENDING), offer__isnull=False)
@@ -57,7 +62,7 @@ def expert_rows(at: datetime | None = None, *, person_ids=None) -> list[ExpertRo
     people = list(
         matchable.values_list(
             "pk", "field_of_study", "occupation", "skills", "tags", "languages", "country",
-            "home_region", "timezone", "bio", "last_confirmed_at",
+            "home_region", "timezone", "bio", "last_confirmed_at", "location_visibility",
         )
     )  # fmt: skip
     # Offers and affiliations of the people read above: the rows of every active person (or of
@@ -87,7 +92,11 @@ def expert_rows(at: datetime | None = None, *, person_ids=None) -> list[ExpertRo
     stale_cutoff = stale_before()
     offsets: dict[str, float] = {}
     rows = []
-    for pk, field, occupation, skills, tags, languages, country, region, tz, bio, confirmed in people:
+    for pk, field, occupation, skills, tags, languages, country, region, tz, bio, confirmed, where in people:
+        if where not in LOCATION_FOR_MATCHING:
+            # A location kept from institutions never enters a score that institution staff see
+            # (nor its order): its region and time-zone parts score nothing, for everyone.
+            country, region, tz = "", "", ""
         if tz not in offsets:
             offsets[tz] = _offset(tz, at)
         rows.append(
@@ -110,11 +119,13 @@ def expert_rows(at: datetime | None = None, *, person_ids=None) -> list[ExpertRo
     return rows
 
 
-def _offset(tz: str, at: datetime) -> float:
+def _offset(tz: str, at: datetime) -> float | None:
+    if not tz:
+        return None  # unknown: no working hours in common with anyone
     try:
         return vocab.utc_offset(tz, at)
     except ValueError:
-        return 0.0
+        return None
 
 
 def expert_text(bio: str, tags) -> str:
@@ -266,7 +277,16 @@ def _coverage(requests, now: datetime) -> tuple[int, int]:
 
 
 def _loads(requests) -> list[int]:
-    people = Offer.objects.values_list("person_id", flat=True).distinct()
+    """Engagements per expert, one entry per person who offers something and is shown beside
+    matches (no ordering: Offer's default one made DISTINCT return a person once per offer)."""
+    from .selectors import people_matchable_or_engaged
+
+    people = (
+        Offer.objects.filter(person__in=people_matchable_or_engaged())
+        .order_by()
+        .values_list("person_id", flat=True)
+        .distinct()
+    )
     counts = dict(
         Match.objects.filter(request__in=requests, status__in=COMMITTED)
         .values_list("person_id")

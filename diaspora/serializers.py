@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from accounts.names import shown_name
 from surveys.countries import country_codes
 
 from . import vocabularies as vocab
@@ -428,10 +429,8 @@ class InboxMessageOutput(serializers.ModelSerializer):
         fields = ["id", "sender", "subject", "body", "match", "created_at", "read_at"]
 
     def get_sender(self, message: Message) -> str | None:
-        sender = message.sender
-        if sender is None:
-            return None
-        return sender.get_full_name() or sender.username
+        # named as the pages name them: a display name, never a login name or address
+        return None if message.sender is None else shown_name(message.sender)
 
 
 class ReplyInput(serializers.Serializer):

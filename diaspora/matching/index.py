@@ -124,7 +124,9 @@ class ExpertIndex:
         self.field = _codes([e.field for e in experts], self.field_codes)
         self.broad = _codes([e.field[:2] for e in experts], self.broad_codes)
         self.region = _codes([e.home_region for e in experts], self.region_codes)
-        self.utc = np.fromiter((e.utc_offset for e in experts), dtype=np.float32, count=n)
+        self.utc = np.fromiter(
+            (np.nan if e.utc_offset is None else e.utc_offset for e in experts), dtype=np.float32, count=n
+        )
         self.stale = np.fromiter((e.stale for e in experts), dtype=bool, count=n)
         self.utc_values = np.unique(self.utc)
         by_institution = defaultdict(list)

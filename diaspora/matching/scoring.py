@@ -281,10 +281,11 @@ def exact_components(index: ExpertIndex, q: Queries, requests: np.ndarray, rows:
 
 
 def timezone_overlap(a, b):
-    """Shared hours of two 09:00-18:00 local working days (across midnight too), over 9 hours."""
+    """Shared hours of two 09:00-18:00 local working days (across midnight too), over 9 hours;
+    none with an unknown offset (NaN: a time zone not set, or kept from institutions)."""
     gap = np.abs(np.asarray(a, dtype=np.float32) - np.asarray(b, dtype=np.float32)) % 24
     gap = np.minimum(gap, 24 - gap)
-    return np.maximum(0.0, WORKDAY_HOURS - gap) / WORKDAY_HOURS
+    return np.nan_to_num(np.maximum(0.0, WORKDAY_HOURS - gap) / WORKDAY_HOURS, nan=0.0)
 
 
 def _per_distinct(keys: np.ndarray, compute) -> np.ndarray:

@@ -49,7 +49,8 @@ class ExpertRow:
     languages: tuple[str, ...]  # ISO 639-1
     country: str  # ISO 3166-1 alpha-3
     home_region: str  # ISO 3166-2:KZ code the person has ties to ("KZ-55"), or ""
-    utc_offset: float  # hours, at the time of matching
+    # hours, at the time of matching; None when unknown or kept from institutions (no overlap)
+    utc_offset: float | None
     text: str  # bio, tags, skill and field labels: what the TF-IDF side sees
     stale: bool  # not confirmed for a year: ranks lower
     institution_ids: tuple[int, ...]  # affiliations: a conflict of interest with their requests

@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
+from accounts.names import shown_name
 
 from ..models import Message, Person
 from ..selectors import may_browse_registry, viewer_is_admin
@@ -77,12 +78,5 @@ admins_only = allowed_if(viewer_is_admin, lambda: _("Matching runs and metrics a
 
 
 def sender_label(user: User | None) -> str:
-    """How a message's author is named: never by an e-mail address."""
-    if user is None:
-        return "Kelu"
-    person = getattr(user, "person", None)  # the reverse one-to-one raises an AttributeError when absent
-    if person is not None:
-        return person.display_name
-    name = (user.get_full_name() or user.username).split("@")[0]
-    institution = user.institutions.order_by("name").first()
-    return f"{name} ({institution.name})" if institution else name
+    """How a message's author is named: accounts.names.shown_name, as everywhere."""
+    return shown_name(user)

@@ -313,7 +313,8 @@ def test_it_relays_a_message_to_a_person_who_accepts_them(staff_api, pavlodar):
     )
     assert response.status_code == 201
     inbox = client_for(person.user).get(f"{BASE}/me/messages/").json()["results"]
-    assert inbox[0]["subject"] == "A seminar" and inbox[0]["sender"] == pavlodar[1].username
+    assert inbox[0]["subject"] == "A seminar"
+    assert inbox[0]["sender"] == f"Institution staff ({pavlodar[0].name})"  # never the login name
 
 
 def test_a_message_to_someone_who_accepts_them_only_from_administrators_is_refused(staff_api):
@@ -426,7 +427,7 @@ def test_top_of_a_closed_request_is_a_conflict(staff_api, pavlodar):
 
 
 def test_staff_send_the_proposals_of_a_run_and_the_expert_sees_why(staff_api, pavlodar):
-    person = expert("erlan")
+    person = expert("erlan", visibility={"location": "institutions"})  # region used in matching
     request = expertise_request(pavlodar[1], pavlodar[0])
     run, _ = matching.matching_run_start(kind=MatchRun.Kind.MANUAL, key="manual-test")
     matching.matching_run(run=run)
@@ -568,6 +569,20 @@ def test_an_administrator_reads_the_metrics(pavlodar):
     superuser = UserFactory(username="root", is_superuser=True, is_staff=True)
     metrics = client_for(superuser).get(f"{BASE}/metrics/").json()
     assert metrics["acceptance_rate"] == 1.0 and metrics["by_status"] == {"accepted": 1}
+
+
+def test_the_metrics_count_each_expert_once_whatever_their_number_of_offers(pavlodar):
+    busy, idle = expert("erlan"), expert("dana")
+    match = _offered(busy, expertise_request(pavlodar[1], pavlodar[0]))
+    lifecycle.match_accept(match=match, user=busy.user)
+    for person in (busy, idle):  # a second kind of engagement for each expert
+        second = person.offers.get()
+        second.pk, second.mode = None, "guest_lecture"
+        second.save()
+    superuser = UserFactory(username="root", is_superuser=True, is_staff=True)
+    metrics = client_for(superuser).get(f"{BASE}/metrics/").json()
+    assert metrics["experts_with_offers"] == 2  # not 4 (one per offer)
+    assert metrics["gini_load"] == 0.5  # over the loads [0, 1]
 
 
 def test_a_withdrawn_registry_consent_is_recorded_not_deleted(owner_api):

@@ -202,8 +202,16 @@ def test_top_explanations_and_cards_leave_out_a_location_the_viewer_may_not_see(
     staff_candidate = viewers["staff"].get(path, HTTP_ACCEPT_LANGUAGE="en").json()["candidates"][0]
     assert not LOCATION & set(staff_candidate["person"])
     assert not any("region" in part or "working hours" in part for part in staff_candidate["explanation"])
+    # A location kept from institutions does not enter the ranking at all (institution staff
+    # see it), so no viewer is told of it; one shared with institutions does, for every viewer.
     superuser_candidate = viewers["superuser"].get(path, HTTP_ACCEPT_LANGUAGE="en").json()["candidates"][0]
-    assert any("ties to the request's region" in part for part in superuser_candidate["explanation"])
+    assert not any("ties to the request's region" in part for part in superuser_candidate["explanation"])
+    shared = expert("dana-shared", visibility={"location": "institutions"})
+    for who in ("staff", "superuser"):
+        candidates = viewers[who].get(path, HTTP_ACCEPT_LANGUAGE="en").json()["candidates"]
+        first = candidates[0]
+        assert first["person"]["id"] == shared.pk  # the region and time zone lift it above the other
+        assert any("ties to the request's region" in part for part in first["explanation"])
 
 
 def test_a_programme_administrator_sees_location_only_for_their_programmes_people(db):

@@ -97,7 +97,9 @@ def test_the_top_20_rechecks_capacity_taken_since_the_index_was_built():
 def test_programme_weights_change_the_ranking():
     bolashak = Programme.objects.create(slug="bolashak", name="Bolashak")
     skilled = expert("skilled", skills=["hydrology", "gis"], languages=["en"], home_region="KZ-75")
-    local = expert("local", skills=["hydrology"], languages=["kk"], home_region="KZ-55")
+    local = expert(
+        "local", skills=["hydrology"], languages=["kk"], home_region="KZ-55", visibility={"location": "institutions"}
+    )
     inst, staff = institution()
     inst.programmes.add(bolashak)
     request = expertise_request(staff, inst, languages=[], programme="bolashak")

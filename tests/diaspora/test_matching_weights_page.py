@@ -24,7 +24,7 @@ def world():
     inst.programmes.add(bolashak, serpin)
     # Two experts: one with both requested skills, one with one of them but the request's region.
     expert("skilled", skills=["hydrology", "gis"], home_region="KZ-10")
-    expert("local", skills=["hydrology"], home_region="KZ-55")
+    expert("local", skills=["hydrology"], home_region="KZ-55", visibility={"location": "institutions"})
     ours = expertise_request(staff, inst, title="Irtysh hydrology", programme="bolashak")
     theirs = expertise_request(staff, inst, title="Serpin secret request", programme="serpin")
     settings = MatchingSettings.objects.create(programme=bolashak, weights={})
