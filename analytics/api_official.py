@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.parsers import MultiPartParser
@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.names import shown_name
 from accounts.scoping import is_programme_admin
 
 from .models.official import OfficialImport
@@ -29,6 +30,7 @@ from .official.services import official_import
 MAX_OBSERVATIONS = 5000
 
 
+@extend_schema_serializer(component_name="OfficialImportInput")
 class ImportInput(serializers.Serializer):
     file = serializers.FileField()
     dataset_code = serializers.CharField(required=False, allow_blank=True, max_length=80, default="")
@@ -41,13 +43,17 @@ class ImportInput(serializers.Serializer):
         return upload
 
 
+@extend_schema_serializer(component_name="OfficialImportOutput")
 class ImportOutput(serializers.ModelSerializer):
     dataset = serializers.CharField(source="dataset.code")
-    uploaded_by = serializers.CharField(source="uploaded_by.username", default=None)
+    uploaded_by = serializers.SerializerMethodField(help_text="Who uploaded it, by name (never a login name).")
 
     class Meta:
         model = OfficialImport
         fields = ["id", "dataset", "file_name", "format", "status", "rows", "warnings", "created_at", "uploaded_by"]
+
+    def get_uploaded_by(self, item: OfficialImport) -> str | None:
+        return None if item.uploaded_by is None else shown_name(item.uploaded_by)
 
 
 class ObservationsInput(serializers.Serializer):
@@ -119,7 +125,10 @@ def _scheme_out(scheme) -> dict:
 
 
 class GroupSchemesApi(APIView):
-    @extend_schema(responses={200: OpenApiResponse(description="[{slug, name, source, programme}]")})
+    @extend_schema(
+        operation_id="v1_analytics_official_groups_list",
+        responses={200: OpenApiResponse(description="[{slug, name, source, programme}]")},
+    )
     def get(self, request: Request) -> Response:
         return Response([_scheme_out(s) for s in selectors.group_schemes_for(request.user)])
 

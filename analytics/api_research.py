@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
 from rest_framework.permissions import BasePermission, IsAuthenticated
@@ -60,6 +60,7 @@ class RequestOut(serializers.ModelSerializer):
         return ExportOut(selectors_research.exports_of(item), many=True).data
 
 
+@extend_schema_serializer(component_name="ResearchRequestIn")
 class RequestIn(serializers.Serializer):
     survey = serializers.SlugField(max_length=80)
     waves = serializers.ListField(child=serializers.SlugField(max_length=80), min_length=1, max_length=50)

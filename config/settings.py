@@ -196,6 +196,9 @@ SPECTACULAR_SETTINGS = {
         "ConsentPurposeEnum": "diaspora.models.Consent.Purpose",
         "RequestFormatEnum": "diaspora.models.ExpertiseRequest.Format",
         "ExportFormatEnum": "surveys.models.ExportJob.Format",
+        # choice sets used under one field name by several serializers (named once here)
+        "LanguageEnum": "surveys.serializers.LANGUAGE_CHOICES",
+        "JobStatusEnum": "config.jobs.Job.Status",
     },
 }
 
@@ -295,8 +298,15 @@ WEBHOOK_ENDPOINT_CACHE_SECONDS = env_int("WEBHOOK_ENDPOINT_CACHE_SECONDS", 10)
 # proxy sets SECURE_PROXY_SSL_HEADER=true so Django knows the request was secure.
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Production sets SECURE_SSL_REDIRECT=true (or redirects in its TLS proxy); off by default so
+# that a plain-HTTP trial run (docker compose on localhost) and the tests are not redirected.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=False)
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # probes from inside the deployment speak plain HTTP
+# HSTS: browsers come back only over HTTPS for a year. Sent on HTTPS answers only, so it is on
+# by default outside DEBUG; preloading is a deployment's own decision (SECURE_HSTS_PRELOAD).
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 60 * 60)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
 if env_bool("SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response as APIResponse
@@ -33,6 +33,7 @@ class OfferInput(serializers.Serializer):
             raise serializers.ValidationError(str(exc)) from None
 
 
+@extend_schema_serializer(component_name="RequestOfferOutput")
 class OfferOutput(serializers.Serializer):
     id = serializers.IntegerField(help_text="The match: follow it under the request's matches.")
     status = serializers.CharField()
