@@ -8,12 +8,14 @@ from django.http import HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 from django.urls import Resolver404
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from accounts.lockout import locked_out
 
 
 def exception_handler(exc, context):
@@ -26,14 +28,11 @@ def exception_handler(exc, context):
     return response
 
 
-class AuthThrottle(AnonRateThrottle):
-    scope = "auth"
-
-
 class TokenLoginApi(ObtainAuthToken):
     """Exchange a username and password for an API token."""
 
-    throttle_classes = [AuthThrottle]
+    # Wrong passwords are counted by the sign-in lockout (accounts/lockout.py), by account and
+    # address; the per-address API throttle still applies to this anonymous endpoint.
     authentication_classes = []  # credentials are the request body; no session or token needed
 
     @extend_schema(
@@ -41,10 +40,21 @@ class TokenLoginApi(ObtainAuthToken):
         request=inline_serializer(
             "TokenLoginInput", {"username": serializers.CharField(), "password": serializers.CharField()}
         ),
-        responses=inline_serializer("TokenLoginOutput", {"token": serializers.CharField()}),
+        responses={
+            200: inline_serializer("TokenLoginOutput", {"token": serializers.CharField()}),
+            400: OpenApiResponse(description="The username and password do not match an account."),
+            429: OpenApiResponse(description="Too many failed sign-ins for this account from this address."),
+        },
     )
     def post(self, request, *args, **kwargs):
-        return super().post(request, *args, **kwargs)
+        try:
+            return super().post(request, *args, **kwargs)
+        except ValidationError:
+            # The lockout marks the request it was given (DRF's), which axes' middleware
+            # does not see: answer the pause here, as the pages do.
+            if getattr(request, "axes_locked_out", False):
+                return locked_out(request._request, None, getattr(request, "axes_credentials", None))
+            raise
 
 
 # get_object_or_404's message names a model ("No Person matches the given query."): never shown.

@@ -5,6 +5,7 @@ Celery tasks run in-process. Production sets both (see docker-compose.yml).
 """
 
 import warnings
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -37,6 +38,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_filters",
+    "axes",
     "accounts",
     "surveys",
     "diaspora",
@@ -53,7 +55,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # last: turns a sign-in refused by the lockout into its answer (accounts/lockout.py)
+    "axes.middleware.AxesMiddleware",
 ]
+# The lockout backend first: it refuses a locked account-and-address before the password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -156,7 +162,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "config.pagination.StrictLimitOffsetPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_THROTTLE_RATES": {"auth": env_str("AUTH_THROTTLE_RATE", "10/min")},
+    # Per user (per address for anonymous calls); sign-in attempts are limited by the lockout below.
+    "DEFAULT_THROTTLE_CLASSES": ["config.throttles.UserThrottle"],
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "DEFAULT_PARSER_CLASSES": [
         "config.parsers.SafeJSONParser",
@@ -170,6 +177,20 @@ REST_FRAMEWORK = {
     # proxies is declared; a client-written X-Forwarded-For is never trusted.
     "NUM_PROXIES": env_int("NUM_PROXIES", 0),
 }
+API_USER_THROTTLE_RATE = env_str("API_USER_THROTTLE_RATE", "600/min")
+# Sign-in lockout (django-axes; accounts/lockout.py): failures are kept in the database, so
+# signing in never depends on the cache. One account from one address is paused after
+# LOGIN_FAILURE_LIMIT failures, one address over all accounts after LOGIN_ADDRESS_FAILURE_LIMIT;
+# the right password from another address still signs in.
+AXES_HANDLER = "accounts.lockout.AccountAndAddressHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 30)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_address"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.locked_out"
+AXES_VERBOSE = False
 # How long a process trusts a verified API token before checking it again
 # (see config/authentication.py); 0 checks the database on every request.
 TOKEN_CACHE_SECONDS = env_int("TOKEN_CACHE_SECONDS", 30)

@@ -87,6 +87,13 @@ def _matching_index_rebuilt_in_place(settings):
 
 
 @pytest.fixture(autouse=True)
+def _api_throttle_off(settings):
+    # Throttle counts live in the cache and outlast a test's rolled-back rows: user ids come
+    # back in the next test, which would inherit the count. The tests of throttling turn it on.
+    settings.API_USER_THROTTLE_RATE = ""
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # Hashing strength is not under test; the default costs ~0.3 s per user.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

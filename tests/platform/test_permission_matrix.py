@@ -368,6 +368,10 @@ ADMIN_OBJECTS: dict[str, tuple[Callable[[World], object], frozenset[str]]] = {
     "accounts.programme": (lambda w: w.a.programme, OWNER),
     "auth.group": (lambda w: w.users["admin_a"].groups.first(), NOBODY),
     "authtoken.tokenproxy": (lambda w: _token(w), NOBODY),
+    # sign-in lockout records (django-axes): addresses and usernames, for superusers only
+    "axes.accessattempt": (lambda w: _sign_in_record(w, "AccessAttempt"), NOBODY),
+    "axes.accesslog": (lambda w: _sign_in_record(w, "AccessLog"), NOBODY),
+    "axes.accessfailurelog": (lambda w: _sign_in_record(w, "AccessFailureLog"), NOBODY),
     "surveys.survey": (lambda w: w.a.survey, OWNER),
     "surveys.surveyversion": (lambda w: w.a.survey.versions.first(), OWNER),
     "surveys.wave": (lambda w: w.a.wave, OWNER),
@@ -418,6 +422,15 @@ def _send_job(w: World):
     from surveys.models import InvitationSendJob
 
     return InvitationSendJob.objects.get_or_create(wave=w.a.wave, defaults={"status": "complete"})[0]
+
+
+def _sign_in_record(w: World, model: str):
+    from axes import models
+
+    fields = {"username": w.users["admin_a"].username, "ip_address": "203.0.113.9", "user_agent": "test"}
+    if model == "AccessAttempt":
+        fields |= {"failures_since_start": 1, "get_data": "", "post_data": ""}
+    return getattr(models, model).objects.create(**fields)
 
 
 def _token(w: World):
