@@ -63,7 +63,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/research_export.py
 
 messages: $(VENV)/.installed-dev
-	DEBUG=1 $(BIN)/python manage.py makemessages -l kk -l ru --no-obsolete --ignore=.venv --ignore=tests --ignore=bench
+	DEBUG=1 $(BIN)/python manage.py makemessages -l kk -l ru --no-obsolete --ignore=.venv --ignore=tests --ignore=bench --ignore=templates/rest_framework --ignore=templates/drf_spectacular
 	$(BIN)/python manage.py compilemessages --ignore=.venv
 
 clean:

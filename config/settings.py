@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 from .env import env_bool, env_int, env_list, env_str
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_filters",
     "axes",
+    "csp",
     "accounts",
     "surveys",
     "diaspora",
@@ -47,6 +49,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "config.middleware.RejectNulCharacters",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -313,7 +317,28 @@ WEBHOOK_BACKOFF_SECONDS = env_int("WEBHOOK_BACKOFF_SECONDS", 30)
 # would otherwise query it on every response); a catch-up after this delay records what a
 # new endpoint's first seconds would have missed.
 WEBHOOK_ENDPOINT_CACHE_SECONDS = env_int("WEBHOOK_ENDPOINT_CACHE_SECONDS", 10)
+# Webhooks reach public addresses only (config/outbound.py); true for a closed test network.
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
 # --- end invitations, reminders and webhooks
+
+# Content-Security-Policy on every answer (django-csp): scripts, styles, images and fonts from
+# the platform itself only, no inline script or style, no plugins, no framing. Browsers report
+# refusals to /csp-report/ (config/csp.py); the browser tests fail on any.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "report-uri": ["/csp-report/"],
+    }
+}
 
 # HTTPS hardening, on by default outside DEBUG; a deployment behind a TLS
 # proxy sets SECURE_PROXY_SSL_HEADER=true so Django knows the request was secure.

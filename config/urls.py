@@ -1,10 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from analytics.urls import api_urlpatterns as analytics_api
 
 from .api import TokenLoginApi, forbidden, health, not_found, server_error
+from .csp import csp_report
 from .landing import landing
 
 urlpatterns = [
@@ -12,7 +13,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", health, name="health"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # the split view serves Swagger UI's start-up script as a file: no inline script
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    path("csp-report/", csp_report, name="csp-report"),
     path("api/v1/auth/token/", TokenLoginApi.as_view(), name="token-login"),
     path("api/v1/", include("surveys.urls")),
     path("api/v1/registry/", include("diaspora.urls_api")),

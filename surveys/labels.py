@@ -7,6 +7,11 @@ cleaned by nh3 (the Ammonia sanitiser) to those tags, ``href`` and ``style`` att
 few style properties and http(s)/mailto links: no script, no event handler, no other URL
 scheme survives. ``${name}`` in a label shows that question's answer, escaped, after the
 sanitising (an answer is text, never markup).
+
+The pages' Content-Security-Policy refuses style attributes, so a sanitised ``style`` leaves
+here as ``data-style`` and the site's script (static/site/styles.js) applies it through the
+CSS object model, which the policy allows. The sanitiser runs first: an author's own
+``data-style`` never survives it.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ _SCHEMES = {"http", "https", "mailto"}
 _REFERENCE_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.-]*)\}")
 _PLACEHOLDER = "kelu-answer-{}-end"
 _PLACEHOLDER_RE = re.compile(r"kelu-answer-(\d+)-end")
+_STYLE_ATTRIBUTE_RE = re.compile(r'<span style="')
 _MARKUP_HINT_RE = re.compile(r"[*_#\[<`~]|^\s*[-+]\s|^\s*\d+\.\s", re.M)
 
 _markdown = MarkdownIt("commonmark", {"html": True, "linkify": False, "breaks": True}).disable(["image", "code"])
@@ -79,6 +85,7 @@ def render_label(text: str, answer_text: Callable[[str], str] | None = None) -> 
         # An answer may land in an attribute (a link's href, a style): cleaned once more, so
         # "javascript:..." or extra style properties given as an answer are dropped too.
         body = _clean(_PLACEHOLDER_RE.sub(answer, body))
+    body = _STYLE_ATTRIBUTE_RE.sub('<span data-style="', body)  # after the last sanitising
     return mark_safe(body)  # noqa: S308 (sanitised by nh3; answers escaped)
 
 

@@ -1,12 +1,15 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from config.outbound import validate_public_url
+
 
 class WebhookEndpoint(models.Model):
     """A URL told about responses of a survey, signed with HMAC-SHA256 of the body."""
 
     survey = models.ForeignKey("surveys.Survey", on_delete=models.CASCADE, related_name="webhooks")
-    url = models.URLField(max_length=500)
+    # public addresses only: the server must not be made to post inside its own network
+    url = models.URLField(max_length=500, validators=[validate_public_url])
     secret = models.CharField(max_length=128)
     events = models.JSONField(default=list, help_text='["response.created", "response.updated"]')
     is_active = models.BooleanField(default=True)

@@ -31,6 +31,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from config.outbound import AddressRefused, public_opener
+
 from ..models import Response, WebhookDelivery, WebhookEndpoint
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,8 @@ _RETRY_CODES = {408, 429}
 # that did it (a signal: cache invalidation only), and a catch-up run after the cache period
 # (webhook_catch_up) records the events other processes could not see yet, so none is lost.
 _endpoint_surveys: dict[str, Any] = {}
+
+_REFUSED = "AddressRefused"
 
 
 def forget_webhook_endpoints() -> None:
@@ -194,17 +198,24 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
         },
     )
     try:
-        with urllib.request.urlopen(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as answer:
+        # public addresses only, checked on the connection itself (config/outbound.py)
+        with public_opener().open(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as answer:
             return answer.status, ""
     except urllib.error.HTTPError as exc:
         return exc.code, ""
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, AddressRefused):  # the URL leads inside the network: never retried
+            return None, f"{_REFUSED}: {exc.reason}"[:500]
+        return None, f"{type(exc).__name__}: {exc}"[:500]
     except (OSError, ValueError) as exc:  # refused, reset, timeout, DNS, bad URL
         return None, f"{type(exc).__name__}: {exc}"[:500]
 
 
 def _record(*, delivery: WebhookDelivery, code: int | None, error: str, now: datetime) -> str:
     attempt = delivery.attempts
-    retry = code is None or code >= 500 or code in _RETRY_CODES
+    retry = (
+        (code is None and not error.startswith(_REFUSED)) or (code is not None and code >= 500) or code in _RETRY_CODES
+    )
     if code is not None and 200 <= code < 300:
         status, next_at = Status.DELIVERED, now
     elif retry and attempt < settings.WEBHOOK_MAX_ATTEMPTS:

@@ -16,6 +16,18 @@ CHROMIUM_ARGS = [
 ]
 
 
+# What Chromium's console said about the Content-Security-Policy during the current test.
+VIOLATIONS: list[str] = []
+
+
+def _watch_policy(context) -> None:
+    def seen(message) -> None:
+        if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
+            VIOLATIONS.append(f"{message.location.get('url', '')}: {message.text}")
+
+    context.on("console", seen)
+
+
 @pytest.fixture(scope="session")
 def browser():
     # Playwright's sync API runs an event loop in this thread; the Django ORM calls the
@@ -25,8 +37,30 @@ def browser():
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        new_context = browser.new_context
+
+        def watched_context(*args, **kwargs):
+            # every page of every test is watched, whichever way the test opened it
+            context = new_context(*args, **kwargs)
+            _watch_policy(context)
+            return context
+
+        browser.new_context = watched_context
         yield browser
         browser.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_policy_violation():
+    """A page that breaks the Content-Security-Policy fails its test: what the policy refuses
+    (an inline script or style) is what the page's users would miss."""
+    from config import csp
+
+    VIOLATIONS.clear()
+    csp.received.clear()
+    yield
+    reports = [str(r.get("csp-report") or r.get("body") or r)[:500] for r in csp.received]
+    assert not VIOLATIONS and not reports, "Content-Security-Policy violations:\n" + "\n".join(VIOLATIONS + reports)
 
 
 @pytest.fixture

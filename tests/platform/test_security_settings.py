@@ -1,5 +1,6 @@
 """HTTPS hardening outside DEBUG, and Django's deploy check clean with production settings."""
 
+import json
 import os
 import secrets
 import subprocess
@@ -76,3 +77,43 @@ def test_with_the_https_redirect_on_pages_redirect_and_the_health_probe_does_not
     client = Client()  # its middleware reads the setting when it starts
     assert client.get("/accounts/login/").status_code == 301
     assert client.get("/healthz").status_code in (200, 503)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path", ["/", "/accounts/login/", "/api/docs/", "/healthz", "/no-such-page/", "/api/v1/surveys/"]
+)
+def test_every_answer_carries_a_policy_without_inline_script_or_style(client, path):
+    policy = client.get(path).headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "style-src 'self'" in policy
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    assert "report-uri /csp-report/" in policy and "frame-ancestors 'none'" in policy
+
+
+def test_the_report_endpoint_takes_reports_and_refuses_anything_else(client):
+    from config import csp
+
+    csp.received.clear()
+    report = {"csp-report": {"document-uri": "https://kelu.example.kz/", "violated-directive": "script-src"}}
+    assert client.post("/csp-report/", json.dumps(report), content_type="application/csp-report").status_code == 204
+    assert csp.received[-1] == report
+    assert client.post("/csp-report/", "not json", content_type="application/csp-report").status_code == 400
+    assert client.post("/csp-report/", "[" * 20000, content_type="application/json").status_code == 413
+    assert client.get("/csp-report/").status_code == 405
+    csp.received.clear()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/analytics/official/groups/gtci/?programme=a%00b",
+        "/api/v1/registry/people/?q=%00",
+        "/registry/?q=x%00",
+        "/staff/?x%00=1",
+    ],
+)
+def test_a_nul_character_in_the_address_is_a_clear_400(admin_client, path):
+    response = admin_client.get(path)
+    assert response.status_code == 400
+    assert b"NUL character" in response.content

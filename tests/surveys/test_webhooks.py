@@ -57,7 +57,8 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver():
+def receiver(settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True  # the receiver listens on loopback
     receiver = Receiver()
     yield receiver
     receiver.server.shutdown()
@@ -196,3 +197,108 @@ def test_a_delivery_is_not_posted_twice_at_once(endpoint, receiver, respondent, 
     assert tasks.webhook_deliver(delivery.pk) == Status.DELIVERED
     assert tasks.webhook_deliver(delivery.pk) == Status.DELIVERED  # a duplicate task finds it done
     assert len(receiver.received) == 1
+
+
+# --------------------------------------------------------------------------- public addresses only
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8000/hook",
+        "http://localhost/hook",
+        "http://10.1.2.3/hook",
+        "http://172.16.0.9/hook",
+        "http://192.168.0.5/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://0.0.0.0/hook",
+        "http://[::1]/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://[fd00::1]/hook",
+        "http://224.0.0.1/hook",
+        "ftp://203.0.113.10/hook",
+    ],
+)
+def test_an_endpoint_inside_the_network_is_refused_when_saved(version, url):
+    from django.core.exceptions import ValidationError
+
+    endpoint = WebhookEndpoint(survey=version.survey, url=url, secret=SECRET, events=["response.created"])
+    with pytest.raises(ValidationError) as refused:
+        endpoint.full_clean()
+    assert "url" in refused.value.message_dict
+
+
+def test_a_public_endpoint_is_accepted(version):
+    WebhookEndpoint(
+        survey=version.survey, url="https://8.8.8.8/hooks/kelu", secret=SECRET, events=["response.created"]
+    ).full_clean()
+
+
+def test_a_delivery_to_an_address_inside_the_network_is_never_sent(settings, version, respondent):
+    receiver = Receiver()  # on loopback, and private addresses are not allowed (the default)
+    try:
+        assert settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES is False
+        WebhookEndpoint.objects.create(  # a row written around the form's check
+            survey=version.survey, url=receiver.url, secret=SECRET, events=["response.created"]
+        )
+        submit(version, respondent)
+        webhooks_deliver_due()
+        delivery = WebhookDelivery.objects.get()
+        assert receiver.received == []
+        assert delivery.status == Status.FAILED and delivery.attempts == 1  # not retried: it would never be sent
+        assert "not a public address" in delivery.last_error
+    finally:
+        receiver.server.shutdown()
+        receiver.server.server_close()
+
+
+def test_a_redirect_into_the_network_is_not_followed(settings, version, respondent, monkeypatch):
+    """The first address is taken for a public one; its redirect to another address is an
+    answer (a failed delivery), never followed."""
+    import config.outbound
+
+    hits = []
+
+    class Inner(BaseHTTPRequestHandler):
+        def do_POST(self):
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    inner = ThreadingHTTPServer(("127.0.0.2", 0), Inner)
+    threading.Thread(target=inner.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    class Outer(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(302)
+            self.send_header("Location", f"http://127.0.0.2:{inner.server_port}/metadata")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    outer = ThreadingHTTPServer(("127.0.0.1", 0), Outer)
+    threading.Thread(target=outer.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    monkeypatch.setattr(config.outbound, "is_public", lambda address: address == "127.0.0.1")
+    try:
+        WebhookEndpoint.objects.create(
+            survey=version.survey,
+            url=f"http://127.0.0.1:{outer.server_port}/hook",
+            secret=SECRET,
+            events=["response.created"],
+        )
+        submit(version, respondent)
+        webhooks_deliver_due()
+        delivery = WebhookDelivery.objects.get()
+        assert hits == []
+        assert (delivery.status, delivery.last_status_code) == (Status.FAILED, 302)
+    finally:
+        for server in (inner, outer):
+            server.shutdown()
+            server.server_close()

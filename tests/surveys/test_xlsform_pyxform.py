@@ -411,7 +411,10 @@ def test_labels_render_markdown_odk_html_and_answers_as_text():
     from surveys.labels import render_label
 
     assert str(render_label("Your **salary** in *tenge*")) == "Your <strong>salary</strong> in <em>tenge</em>"
-    assert str(render_label('<span style="color:#d00">Important</span>')) == '<span style="color:#d00">Important</span>'
+    assert (
+        str(render_label('<span style="color:#d00">Important</span>'))
+        == '<span data-style="color:#d00">Important</span>'
+    )  # applied by static/site/styles.js
     link = str(render_label("See [the rules](https://example.org/rules)"))
     assert 'href="https://example.org/rules"' in link and 'rel="noopener noreferrer nofollow"' in link
     answers = {"name": "<b>Aigerim</b>"}
