@@ -4,6 +4,7 @@ import logging
 import re
 
 from django.db import DatabaseError, connection
+from django.db.models import Count
 from django.http import HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template import loader
@@ -96,12 +97,48 @@ def server_error(request):
 
 
 def health(request):
-    """Database and broker reachability, for load balancers and compose health checks."""
+    """Database and broker reachability (503 when either is down: for load balancers and
+    compose health checks), and whether workers keep up: the work waiting for a worker and
+    the age of the oldest (`workers` is "behind" past HEALTH_JOB_WAIT_SECONDS; a process can
+    be alive while its worker consumes nothing, so progress is what is reported)."""
     from django.conf import settings
 
     checks = {"database": _check_database(), "broker": _check_broker(settings.REDIS_URL)}
     healthy = all(value in ("ok", "in-process") for value in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503)
+    body = {"status": "ok" if healthy else "unavailable", **checks}
+    if checks["database"] == "ok":
+        waiting, oldest = _waiting_jobs()
+        body["jobs"] = {"waiting": waiting, "oldest_waiting_seconds": oldest}
+        body["workers"] = "behind" if oldest is not None and oldest > settings.HEALTH_JOB_WAIT_SECONDS else "ok"
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+def _waiting_jobs() -> tuple[int, int | None]:
+    """Job rows a worker should have taken: queued, or running with an expired lease (their
+    worker died), in every job table (config.jobs.Job), plus the older job tables that keep
+    their own status (settings.HEALTH_OTHER_JOBS)."""
+    from django.apps import apps
+    from django.conf import settings
+    from django.db.models import Min, Q
+    from django.utils import timezone
+
+    from .jobs import Job
+
+    now = timezone.now()
+    waiting, first = 0, None
+    queries = []
+    for model in apps.get_models():
+        if issubclass(model, Job):
+            stuck = Q(status=Job.Status.RUNNING, lease_until__lt=now)
+            queries.append(model.objects.filter(Q(status=Job.Status.QUEUED) | stuck))
+    for label, status in settings.HEALTH_OTHER_JOBS.items():
+        queries.append(apps.get_model(label).objects.filter(status=status))
+    for rows in queries:
+        found = rows.aggregate(n=Count("pk"), first=Min("created_at"))
+        waiting += found["n"]
+        if found["first"] is not None and (first is None or found["first"] < first):
+            first = found["first"]
+    return waiting, None if first is None else int((now - first).total_seconds())
 
 
 def _check_database() -> str:

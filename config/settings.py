@@ -181,6 +181,10 @@ REST_FRAMEWORK = {
     # proxies is declared; a client-written X-Forwarded-For is never trusted.
     "NUM_PROXIES": env_int("NUM_PROXIES", 0),
 }
+# /healthz: past this age of the oldest job waiting for a worker, workers count as behind.
+HEALTH_JOB_WAIT_SECONDS = env_int("HEALTH_JOB_WAIT_SECONDS", 300)
+# Job tables older than config.jobs.Job, with the status that means "waiting for a worker".
+HEALTH_OTHER_JOBS = {"surveys.ExportJob": "created", "diaspora.MatchRun": "created"}
 API_USER_THROTTLE_RATE = env_str("API_USER_THROTTLE_RATE", "600/min")
 # Sign-in lockout (django-axes; accounts/lockout.py): failures are kept in the database, so
 # signing in never depends on the cache. One account from one address is paused after

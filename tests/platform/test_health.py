@@ -30,3 +30,31 @@ def test_the_api_docs_and_schema_are_served(client):
 def test_a_forged_session_cookie_is_no_session_not_a_server_error(client):
     client.cookies["sessionid"] = "abc\x00def" * 4
     assert client.get("/api/v1/surveys/").status_code in (401, 403)
+
+
+@pytest.mark.django_db
+def test_health_reports_work_waiting_for_a_worker_and_its_age(client, settings, graduate_version):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from diaspora.models import MatchRun
+    from surveys.models import InvitationSendJob, Wave
+
+    body = client.get("/healthz").json()
+    assert body["jobs"] == {"waiting": 0, "oldest_waiting_seconds": None} and body["workers"] == "ok"
+
+    wave = Wave.objects.create(survey=graduate_version.survey, version=graduate_version, slug="w", name="W")
+    now = timezone.now()
+    queued = InvitationSendJob.objects.create(wave=wave)
+    InvitationSendJob.objects.filter(pk=queued.pk).update(created_at=now - timedelta(minutes=2))
+    dead = InvitationSendJob.objects.create(wave=wave, status="running", lease_until=now - timedelta(seconds=5))
+    InvitationSendJob.objects.filter(pk=dead.pk).update(created_at=now - timedelta(minutes=9))
+    InvitationSendJob.objects.create(wave=wave, status="running", lease_until=now + timedelta(minutes=5))  # alive
+    MatchRun.objects.create(kind=MatchRun.Kind.MANUAL, key="health-run")
+    body = client.get("/healthz").json()
+    assert body["jobs"]["waiting"] == 3  # the queued job, the one whose worker died, the run
+    assert 9 * 60 <= body["jobs"]["oldest_waiting_seconds"] < 10 * 60
+    assert body["workers"] == "behind"  # past HEALTH_JOB_WAIT_SECONDS (300)
+    settings.HEALTH_JOB_WAIT_SECONDS = 3600
+    assert client.get("/healthz").json()["workers"] == "ok"
