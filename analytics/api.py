@@ -21,6 +21,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.renderers import ErrorsAsJSON
+
 from . import monitoring, selectors
 from .models import AggregationJob
 from .services.aggregation import aggregation_request
@@ -172,7 +174,7 @@ class WaveListApi(APIView):
         return Response(out)
 
 
-class WaveTablesApi(APIView):
+class WaveTablesApi(ErrorsAsJSON, APIView):
     """A wave's published indicator tables (after small-cell suppression for your audience)."""
 
     permission_classes = [IsAuthenticated, MaySeeAnalysis]

@@ -131,8 +131,8 @@ def _waiting_jobs() -> tuple[int, int | None]:
         if issubclass(model, Job):
             stuck = Q(status=Job.Status.RUNNING, lease_until__lt=now)
             queries.append(model.objects.filter(Q(status=Job.Status.QUEUED) | stuck))
-    for label, status in settings.HEALTH_OTHER_JOBS.items():
-        queries.append(apps.get_model(label).objects.filter(status=status))
+    for label, waiting_status in settings.HEALTH_OTHER_JOBS.items():
+        queries.append(apps.get_model(label).objects.filter(status=waiting_status))
     for rows in queries:
         found = rows.aggregate(n=Count("pk"), first=Min("created_at"))
         waiting += found["n"]

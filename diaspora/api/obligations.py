@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.scoping import administered
+from config.renderers import ErrorsAsJSON
 
 from .. import selectors_obligations as scope
 from ..selectors import viewer_is_admin
@@ -92,7 +93,7 @@ INDICATORS = inline_serializer(
 )
 
 
-class ObligationIndicatorsApi(APIView):
+class ObligationIndicatorsApi(ErrorsAsJSON, APIView):
     """Return, fulfilment, retention and knowledge rates by cohort, with numerators, denominators and
     windows, small cells suppressed; and Kaplan-Meier curves of the cohorts still in their window."""
 

@@ -63,3 +63,15 @@ def test_every_api_read_renders_as_html_for_every_role(people, role):
             if response.status_code >= 500:
                 failures.append(f"{url} -> {response.status_code}")
     assert not failures, failures
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/registry/obligations/indicators/?format=csv", "/api/v1/analytics/waves/no-such/tables/?format=csv"]
+)
+def test_a_refusal_asked_for_as_csv_is_answered_in_json(people, path):
+    client = Client()
+    client.force_login(people["respondent"])
+    response = client.get(path)
+    assert response.status_code in (403, 404)
+    assert response["Content-Type"].startswith("application/json")
+    assert "detail" in response.json()
