@@ -7,3 +7,7 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from config import checks  # noqa: F401  (registers the project's system checks)
+
+        from . import signals  # registers the audit receivers
+
+        signals.connect()

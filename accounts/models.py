@@ -52,10 +52,16 @@ class AuditEvent(models.Model):
     programme_path = "programme"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
-    actor = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # No database constraint and no action on delete: the log is append-only (a trigger refuses
+    # UPDATE and DELETE on PostgreSQL), so it keeps the id of an account that is gone.
+    actor = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
     action = models.CharField(max_length=80, db_index=True)
     target = models.CharField(max_length=120, help_text="app.Model:id of the object acted on.", db_index=True)
-    programme = models.ForeignKey(Programme, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    programme = models.ForeignKey(
+        Programme, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
     detail = models.JSONField(default=dict, blank=True)
 
     class Meta:

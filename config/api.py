@@ -11,11 +11,13 @@ from django.template import loader
 from django.urls import Resolver404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from accounts.audit import audit_record
 from accounts.lockout import locked_out
 
 
@@ -49,13 +51,16 @@ class TokenLoginApi(ObtainAuthToken):
     )
     def post(self, request, *args, **kwargs):
         try:
-            return super().post(request, *args, **kwargs)
+            answer = super().post(request, *args, **kwargs)
         except ValidationError:
             # The lockout marks the request it was given (DRF's), which axes' middleware
             # does not see: answer the pause here, as the pages do.
             if getattr(request, "axes_locked_out", False):
                 return locked_out(request._request, None, getattr(request, "axes_credentials", None))
             raise
+        user = Token.objects.select_related("user").get(key=answer.data["token"]).user
+        audit_record(actor=user, action="login.token", target=user, programme_id=None, detail={"path": request.path})
+        return answer
 
 
 # get_object_or_404's message names a model ("No Person matches the given query."): never shown.

@@ -17,6 +17,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from accounts.audit import audit_read
 from accounts.models import Role, User
 from accounts.scoping import in_programmes
 
@@ -177,6 +178,8 @@ def person_get_for(user: User, person_id: int) -> Person:
     person = people_listed_for(user).filter(pk=person_id).prefetch_related("offers", "programmes").first()
     if person is None:
         raise Http404("No such person.")
+    if person.user_id != user.pk:
+        audit_read(viewer=user, record=person)
     return person
 
 

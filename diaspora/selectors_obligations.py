@@ -12,6 +12,7 @@ import datetime as dt
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from accounts.audit import audit_read
 from accounts.models import Role, User
 from accounts.scoping import in_programmes
 
@@ -44,6 +45,7 @@ def participation_for(user: User, participation_id: int) -> tuple[Participation 
     """The participation if `user` may see it, and whether they see it as its administrator."""
     administered = participations_administered(user).filter(pk=participation_id).first()
     if administered is not None:
+        audit_read(viewer=user, record=administered, programme_id=administered.programme_id)
         return administered, True
     return participations_own(user).filter(pk=participation_id).first(), False
 

@@ -26,7 +26,7 @@ from accounts.scoping import is_programme_admin
 from . import selectors_admin, selectors_fieldwork
 from .models import ExportJob, InvitationSendJob, Panel, PanelImport, Quota, Wave
 from .serializers import LANGUAGE_CHOICES
-from .services.exports import export_request
+from .services.exports import export_audit, export_request
 from .services.panels import PanelImportError, panel_import
 from .services.waves import (
     PLACEHOLDERS,
@@ -199,6 +199,7 @@ class ExportDownloadApi(APIView):
         job = selectors_admin.export_get(request.user, pk)
         if job.status != ExportJob.Status.COMPLETE or not job.file:
             raise Conflict(f"The export is not complete (status: {job.status}).")
+        export_audit(job=job, user=request.user, action="export.downloaded")
         suffix = ".zip" if job.file.name.endswith(".zip") else f".{job.format}"  # repeats: a file per table
         name = f"{job.wave.slug}-{job.language}{suffix}"
         return FileResponse(job.file.open("rb"), as_attachment=True, filename=name)

@@ -21,6 +21,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.http import Http404
 
+from accounts.audit import audit_read
 from accounts.models import User
 from accounts.scoping import in_programmes
 
@@ -111,6 +112,7 @@ def response_get_for_admin(user: User, wave_slug: str, pk: int) -> Response:
     )
     if response is None:
         raise Http404("No such response.")
+    audit_read(viewer=user, record=response, programme_id=wave.survey.programme_id)
     return response
 
 

@@ -16,6 +16,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from accounts.audit import audit_record
+
 from .. import selectors
 from ..exports import directory_csv
 from ..forms import DirectoryForm, MessageForm, language
@@ -50,7 +52,10 @@ def directory_export(request: HttpRequest) -> HttpResponse:
         return redirect(reverse("diaspora-directory") + "?" + request.GET.urlencode())
     filters = DirectoryFilters(**form.filters()) if form.is_bound else DirectoryFilters()
     people = selectors.directory(request.user, filters)
-    response = HttpResponse(directory_csv(request.user, people), content_type="text/csv; charset=utf-8")
+    body = directory_csv(request.user, people)
+    audit_record(actor=request.user, action="export.directory", target=request.user, programme_id=None,
+                 detail={"filters": {k: v for k, v in vars(filters).items() if v}, "rows": people.count()})  # fmt: skip
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="kelu-directory.csv"'
     return response
 

@@ -26,6 +26,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.audit import audit_record
 from accounts.models import User
 
 from ..models import ExportJob, Response, Wave
@@ -348,6 +349,7 @@ def export_request(*, wave: Wave, format: str, language: str, user: User | None)
         or running.order_by("-id").first()
     )
     if existing is not None:
+        export_audit(job=existing, user=user, action="export.requested")
         return existing, False
     # Two simultaneous requests may both get here and create two jobs: harmless (each
     # builds the same file), and cheaper than locking the wave for every request.
@@ -355,7 +357,14 @@ def export_request(*, wave: Wave, format: str, language: str, user: User | None)
         wave=wave, format=format, language=language, source_hash=source_hash, requested_by=user
     )
     export_enqueue(job_id=job.pk)
+    export_audit(job=job, user=user, action="export.requested")
     return job, True
+
+
+def export_audit(*, job: ExportJob, user: User | None, action: str) -> None:
+    """An export asked for (a new file or an existing one handed out) or downloaded."""
+    audit_record(actor=user, action=action, target=job, programme_id=job.wave.survey.programme_id,
+                 detail={"format": job.format, "language": job.language, "wave": job.wave.slug})  # fmt: skip
 
 
 def export_enqueue(*, job_id: int) -> None:

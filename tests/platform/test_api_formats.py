@@ -66,7 +66,8 @@ def test_every_api_read_renders_as_html_for_every_role(people, role):
 
 
 @pytest.mark.parametrize(
-    "path", ["/api/v1/registry/obligations/indicators/?format=csv", "/api/v1/analytics/waves/no-such/tables/?format=csv"]
+    "path",
+    ["/api/v1/registry/obligations/indicators/?format=csv", "/api/v1/analytics/waves/no-such/tables/?format=csv"],
 )
 def test_a_refusal_asked_for_as_csv_is_answered_in_json(people, path):
     client = Client()

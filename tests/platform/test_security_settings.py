@@ -109,11 +109,10 @@ def test_the_report_endpoint_takes_reports_and_refuses_anything_else(client):
     [
         "/api/v1/analytics/official/groups/gtci/?programme=a%00b",
         "/api/v1/registry/people/?q=%00",
-        "/registry/?q=x%00",
-        "/staff/?x%00=1",
+        "/api/v1/surveys/?x%00=1",
     ],
 )
-def test_a_nul_character_in_the_address_is_a_clear_400(admin_client, path):
+def test_a_nul_character_in_an_api_address_is_a_clear_400(admin_client, path):
     response = admin_client.get(path)
     assert response.status_code == 400
-    assert b"NUL character" in response.content
+    assert "NUL character" in response.json()["detail"]
