@@ -23,6 +23,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .enqueue import send_now
+
 logger = logging.getLogger(__name__)
 
 
@@ -79,7 +81,8 @@ class Job(models.Model):
         def send() -> None:
             # Marked first: an in-process (eager) run finishes before apply_async returns.
             model.objects.filter(pk=pk).update(enqueued_at=timezone.now())
-            current_app.tasks[name].apply_async(args=[pk])
+            if not send_now(current_app.tasks[name], [pk]):
+                model.objects.filter(pk=pk).update(enqueued_at=None)  # never sent: the sweeper sends it
 
         transaction.on_commit(send)
 
@@ -154,8 +157,12 @@ class Job(models.Model):
         """Re-enqueue jobs whose worker died (lease expired) or whose enqueue was lost; their ids."""
         now = timezone.now()
         grace = now - dt.timedelta(seconds=lease_seconds())
-        lost = Q(status=cls.Status.RUNNING, lease_until__lt=now) | Q(
-            status=cls.Status.QUEUED, enqueued_at__isnull=True, created_at__lt=grace
+        lost = (
+            Q(status=cls.Status.RUNNING, lease_until__lt=now)
+            | Q(status=cls.Status.QUEUED, enqueued_at__isnull=True, created_at__lt=grace)
+            # sent long ago and still waiting: the message may be gone (a broker restarted
+            # without its data); sending again is harmless, the claim lets one run through
+            | Q(status=cls.Status.QUEUED, enqueued_at__lt=now - 2 * (now - grace))
         )
         ids = list(cls.objects.filter(lost).values_list("pk", flat=True)[:500])
         for pk in ids:

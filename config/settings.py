@@ -244,9 +244,11 @@ CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
-# Every task is idempotent (job rows claimed by conditional UPDATE), so a task
-# is acknowledged only after it ran and is re-queued if its worker dies.
+# Every task is idempotent (job rows claimed by conditional UPDATE), so a task is
+# acknowledged only after it ran (acks_late) ...
 CELERY_TASK_ACKS_LATE = True
+# ... and re-queued at once when the pool child running it is killed (without this the
+# parent acknowledges the message of a killed child, and the task is lost).
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # Long jobs: a worker takes one message at a time so others are not starved.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -254,8 +256,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 60 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 55 * 60
 CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # A message taken by a worker that then vanished whole (SIGKILL, a lost machine) is put
+    # back by kombu only once this has passed since delivery: above the longest task, or a
+    # running task would be delivered twice. Sooner than that, the job rows' leases and the
+    # beat sweepers (config/jobs.py, exports_sweep, matching_runs_sweep, emails_sweep_stale)
+    # send the work again; the message is the fast path, the row the promise.
     "visibility_timeout": 2 * 60 * 60,
-    # Unacked messages of a dead worker come back within seconds, not ~100 s.
+    # How often kombu looks for such expired messages (10 s instead of ~100 s).
     "unacked_restore_interval": 10,
     "unacked_restore_throttle": 1,
 }
@@ -283,6 +290,9 @@ CELERY_TASK_ROUTES = {
     "surveys.invitation_send_*": {"queue": "bulk"},
 }
 CELERY_BEAT_SCHEDULE["invitation-send-sweep"] = {"task": "surveys.invitation_send_sweep", "schedule": 120.0}
+# Export jobs never sent (the broker was down) or left by a dead worker: sent again.
+CELERY_BEAT_SCHEDULE["exports-sweep"] = {"task": "surveys.exports_sweep", "schedule": 120.0}
+CELERY_TASK_ROUTES["surveys.exports_sweep"] = {"queue": "interactive"}
 # --- end invitations, reminders and webhooks
 
 # A shared cache (Redis) in production, so throttles count across processes.
@@ -391,12 +401,16 @@ MATCHING_INDEX_DELTA_LIMIT = env_int("MATCHING_INDEX_DELTA_LIMIT", 2000)
 # Rebuild in a background thread (off only in tests that run inside one uncommitted transaction,
 # which another connection cannot see).
 MATCHING_INDEX_BACKGROUND = env_bool("MATCHING_INDEX_BACKGROUND", default=True)
+# A matching run still "running" after this long lost its worker: matching_runs_sweep takes it over.
+MATCHING_RUN_STALE_SECONDS = env_int("MATCHING_RUN_STALE_SECONDS", 30 * 60)
 CELERY_BEAT_SCHEDULE.update(
     {
         # Proposals for open requests, once a night; the run is keyed by date, so a repeat is a no-op.
         "matching-nightly": {"task": "diaspora.matching_nightly", "schedule": crontab(hour=2, minute=0)},
         # Offers past their expiry cascade to the next candidate.
         "matching-expire-offers": {"task": "diaspora.matches_expire_due", "schedule": 900.0},
+        # runs never sent, or left running by a dead worker (MATCHING_RUN_STALE_SECONDS): sent again
+        "matching-runs-sweep": {"task": "diaspora.matching_runs_sweep", "schedule": 120.0},
         # Yearly confirmation: warn the owners of stale profiles.
         "registry-warn-stale": {"task": "diaspora.people_warn_stale", "schedule": crontab(hour=3, minute=30)},
         "messages-notify": {"task": "diaspora.messages_notify_due", "schedule": 120.0},

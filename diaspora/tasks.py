@@ -21,6 +21,11 @@ def matching_run(run_id: int) -> str:
     return matching.matching_run(run=run).status if run else "missing"
 
 
+@shared_task(name="diaspora.matching_runs_sweep")
+def matching_runs_sweep() -> list[int]:
+    return matching.matching_runs_sweep()
+
+
 @shared_task(name="diaspora.matches_expire_due")
 def matches_expire_due() -> dict:
     return asdict(lifecycle.matches_expire_due())

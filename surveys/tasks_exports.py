@@ -12,3 +12,10 @@ def export_build(job_id: int) -> None:
     from .services.exports import export_run
 
     export_run(job_id=job_id)
+
+
+@shared_task(name="surveys.exports_sweep")
+def exports_sweep() -> list[int]:
+    from .services.exports import exports_sweep as sweep
+
+    return sweep()

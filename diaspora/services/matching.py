@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Programme, User
 from accounts.scoping import administered
+from config.enqueue import send_now, send_on_commit
 
 from ..matching.embeddings import load_encoder
 from ..matching.engine import ExpertIndex, match_batch, rank_for_request, rank_with_changes
@@ -251,9 +252,30 @@ def matching_run_request(*, user: User, programme_slug: str = "") -> MatchRun:
         run, _created = matching_run_start(
             kind=MatchRun.Kind.MANUAL, key=f"manual-{uuid.uuid4()}", user=user, programme=programme
         )
-        # Enqueued after the commit, so the worker never looks for a row it cannot see yet.
-        transaction.on_commit(lambda: matching_run_task.delay(run.pk))
+        # Enqueued after the commit, so the worker never looks for a row it cannot see yet; a
+        # run never sent (the broker was down) is sent by matching_runs_sweep.
+        send_on_commit(matching_run_task, [run.pk])
     return run
+
+
+def matching_runs_sweep(*, now: datetime | None = None) -> list[int]:
+    """Send again the runs a worker should have taken: waiting for a minute (never sent, or the
+    message lost with the broker), or running for longer than MATCHING_RUN_STALE_SECONDS (their
+    worker died), which are first put back to waiting by one conditional UPDATE. A second run
+    writes no proposal twice (a person is proposed for a request once: a unique constraint).
+    The run ids."""
+    from ..tasks import matching_run as matching_run_task  # tasks import this module
+
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=settings.MATCHING_RUN_STALE_SECONDS)
+    MatchRun.objects.filter(status=MatchRun.Status.RUNNING, started_at__lt=stale).update(
+        status=MatchRun.Status.CREATED, error="Taken over: its worker stopped before finishing."
+    )
+    waiting = MatchRun.objects.filter(status=MatchRun.Status.CREATED, created_at__lt=now - timedelta(minutes=1))
+    ids = list(waiting.order_by("pk").values_list("pk", flat=True)[:100])
+    for pk in ids:
+        send_now(matching_run_task, [pk])
+    return ids
 
 
 def matching_nightly(*, day: date | None = None) -> MatchRun:

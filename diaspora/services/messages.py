@@ -20,7 +20,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import date_format
@@ -28,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.models import User
+from config.enqueue import send_on_commit
 
 from ..models import Consent, Match, Message, Person
 
@@ -181,7 +181,7 @@ def _store(*, sender: User | None, recipient: User, subject: str, body: str, mat
     from ..tasks import message_notify
 
     message = Message.objects.create(sender=sender, recipient=recipient, subject=subject, body=body, match=match)
-    transaction.on_commit(lambda: message_notify.delay(message.pk))
+    send_on_commit(message_notify, [message.pk])  # else messages_notify_due (120 s)
     return message
 
 

@@ -22,12 +22,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files import File
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import User
+from config.enqueue import send_on_commit
 
 from ..models import ExportJob, Response, Wave
 from ..selectors_admin import MergedField, wave_fields, wave_source_hash
@@ -46,6 +46,7 @@ META_LABELS = {
 }
 # Celery kills a task after CELERY_TASK_TIME_LIMIT, so a job still "processing" after
 # that long lost its worker; the redelivered task (acks_late) may claim it again.
+SEND_AGAIN_AFTER = dt.timedelta(minutes=1)
 STALE_AFTER = dt.timedelta(seconds=getattr(settings, "CELERY_TASK_TIME_LIMIT", 3600))
 
 
@@ -370,8 +371,22 @@ def export_audit(*, job: ExportJob, user: User | None, action: str) -> None:
 def export_enqueue(*, job_id: int) -> None:
     from ..tasks_exports import export_build
 
-    # After commit: a worker must find the job row, which it would not see before.
-    transaction.on_commit(lambda: export_build.apply_async(args=[job_id], queue="export"))
+    # After commit: a worker must find the job row, which it would not see before. A job never
+    # sent (the broker was down) is sent by exports_sweep.
+    send_on_commit(export_build, [job_id], queue="export")
+
+
+def exports_sweep(*, now: dt.datetime | None = None) -> list[int]:
+    """Send again the export jobs a worker should have taken: waiting for a minute (never sent,
+    or the message lost with the broker) or left processing by a worker that died (the claim's
+    stale rule). Harmless twice: the claim lets one run through. The job ids."""
+    now = now or timezone.now()
+    waiting = Q(status=ExportJob.Status.CREATED, created_at__lt=now - SEND_AGAIN_AFTER)
+    dead = Q(status=ExportJob.Status.PROCESSING, started_at__lt=now - STALE_AFTER)
+    ids = list(ExportJob.objects.filter(waiting | dead).order_by("pk").values_list("pk", flat=True)[:200])
+    for job_id in ids:
+        export_enqueue(job_id=job_id)
+    return ids
 
 
 def _claim(job_id: int) -> bool:

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.scoping import administers
+from config.enqueue import send_on_commit
 from config.jobs import JobError
 
 from ..emails import KINDS, LANGUAGES, Letter, letter_render, letter_survey_title, wave_letter
@@ -586,7 +587,7 @@ def sender_wake() -> None:
     """Send due letters now (on commit) rather than at the sender's next beat; the sender is idempotent."""
     from .. import tasks  # tasks import the services: imported here, when first needed
 
-    transaction.on_commit(tasks.emails_send_due.delay)
+    send_on_commit(tasks.emails_send_due)  # else the sender's next beat (60 s)
 
 
 def letter_resend(*, email: OutgoingEmail) -> bool:

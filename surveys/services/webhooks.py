@@ -31,6 +31,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from config.enqueue import send_on_commit
 from config.outbound import AddressRefused, public_opener
 
 from ..models import Response, WebhookDelivery, WebhookEndpoint
@@ -98,8 +99,8 @@ def _events_record(*, endpoints: list[WebhookEndpoint], response: Response, even
         )
         from ..tasks import webhook_deliver
 
-        for pk in ids:
-            transaction.on_commit(lambda pk=pk: webhook_deliver.delay(pk))
+        for pk in ids:  # a delivery not sent now is sent by webhooks_deliver_due
+            send_on_commit(webhook_deliver, [pk])
     return ids
 
 
@@ -113,7 +114,7 @@ def webhook_endpoint_saved(*, endpoint: WebhookEndpoint) -> None:
 
     since = timezone.now() - timedelta(seconds=1)
     delay = settings.WEBHOOK_ENDPOINT_CACHE_SECONDS + 2
-    transaction.on_commit(lambda: webhook_catch_up.apply_async((endpoint.pk, since.isoformat()), countdown=delay))
+    send_on_commit(webhook_catch_up, [endpoint.pk, since.isoformat()], countdown=delay)
 
 
 def webhook_catch_up(*, endpoint: WebhookEndpoint, since: datetime) -> int:
