@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from accounts.models import Role
-from diaspora.models import Consent, Institution
-from diaspora.services.registry import OfferInput, ProfileInput, person_register
+from diaspora.models import FIELD_GROUPS, Consent, Institution
+from diaspora.services.registry import OfferInput, ProfileInput, person_register, person_update
 from diaspora.services.requests import RequestInput, institution_create, request_create
 from tests.factories import UserFactory
 
@@ -76,3 +76,22 @@ def client_for(user):
     client = APIClient()
     client.force_authenticate(user)
     return client
+
+
+def profile_update(person, **changes):
+    """The owner edits their profile (an ordinary update): what it holds now, with `changes`."""
+    data = dict(
+        display_name=person.display_name,
+        bio=person.bio,
+        field_of_study=person.field_of_study,
+        skills=list(person.skills),
+        languages=list(person.languages),
+        country=person.country,
+        home_region=person.home_region,
+        offers=[
+            OfferInput(mode=o.mode, capacity=o.capacity, unit=o.unit, remote=o.remote, onsite=o.onsite)
+            for o in person.offers.all()
+        ],
+        visibility={group: person.visibility_of(group) for group in FIELD_GROUPS},
+    )
+    return person_update(person=person, data=ProfileInput(**(data | changes)))

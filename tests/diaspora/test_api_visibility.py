@@ -12,8 +12,7 @@ import pytest
 from accounts.models import Programme, Role
 from diaspora.models import Match, MatchRun
 from diaspora.services import lifecycle, matching, registry
-from diaspora.services.registry import OfferInput, ProfileInput
-from tests.diaspora.people import client_for, expert, expertise_request, institution
+from tests.diaspora.people import client_for, expert, expertise_request, institution, profile_update
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -23,21 +22,7 @@ BASE = "/api/v1/registry"
 
 def _hide(person) -> None:
     """The owner sets their profile to "only me" (an ordinary profile update)."""
-    data = ProfileInput(
-        display_name=person.display_name,
-        bio=person.bio,
-        field_of_study=person.field_of_study,
-        skills=list(person.skills),
-        languages=list(person.languages),
-        country=person.country,
-        home_region=person.home_region,
-        offers=[
-            OfferInput(mode=o.mode, capacity=o.capacity, unit=o.unit, remote=o.remote, onsite=o.onsite)
-            for o in person.offers.all()
-        ],
-        visibility={"profile": "hidden"},
-    )
-    registry.person_update(person=person, data=data)
+    profile_update(person, visibility={"profile": "hidden"})
 
 
 def _withdraw(person) -> None:

@@ -13,10 +13,9 @@ import pytest
 
 from accounts.models import Role
 from diaspora import vocabularies as vocab
-from diaspora.models import FIELD_GROUPS, Match, MatchRun, Person
-from diaspora.services import matching, registry
-from diaspora.services.registry import OfferInput, ProfileInput
-from tests.diaspora.people import client_for, expert, expertise_request, institution
+from diaspora.models import Match, MatchRun, Person
+from diaspora.services import matching
+from tests.diaspora.people import client_for, expert, expertise_request, institution, profile_update
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -30,20 +29,7 @@ WORLDS = {
 
 def _relocate(person: Person, where: dict) -> None:
     """The owner moves (an ordinary profile update); the location's visibility is unchanged."""
-    data = ProfileInput(
-        display_name=person.display_name,
-        bio=person.bio,
-        field_of_study=person.field_of_study,
-        skills=list(person.skills),
-        languages=list(person.languages),
-        offers=[
-            OfferInput(mode=o.mode, capacity=o.capacity, unit=o.unit, remote=o.remote, onsite=o.onsite)
-            for o in person.offers.all()
-        ],
-        visibility={group: person.visibility_of(group) for group in FIELD_GROUPS},
-        **where,
-    )
-    registry.person_update(person=person, data=data)
+    profile_update(person, **where)
 
 
 def _put(client, request, **changes) -> None:
