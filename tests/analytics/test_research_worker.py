@@ -76,7 +76,9 @@ def test_a_worker_killed_mid_export_leaves_a_job_the_next_worker_finishes(tmp_pa
         try:
             expired = lambda: ResearchExport.objects.filter(pk=export.pk, lease_until__lt=_now()).exists()  # noqa: E731
             wait_for(expired, 30, "the lease to expire", log_path)
-            assert research.research_export_sweep() == [export.pk]
+            # (the request's other job, queued and sent longer ago than two leases, is sent again
+            # too: its message may have been lost; config/jobs.py Job.sweep)
+            assert export.pk in research.research_export_sweep()
             # The sweeper's message follows the app's routing, which a process that ran other worker tests
             # may hold differently; the redelivery a broker would make is sent to this worker's queue too
             # (a second delivery is harmless: only one claim succeeds).
