@@ -2,12 +2,14 @@
 
 Sixty payloads (the usual filter-evasion shapes: script tags, event handlers, javascript: and
 data: links, broken-out attributes, SVG, template syntax) are stored where people type text:
-a survey's title, question labels, choice labels and answers; registry display names, bios
+a survey's title, question labels and choice labels, a wave's name and an answer; registry display names, bios
 and tags; request titles and topics; message subjects and bodies. The pages that show them
 are then opened in Chromium. Each payload, if it ran, would set `window.__xss` or open a
 dialog; none may, no element may carry an injected handler, and the Content-Security-Policy
 must report nothing (tests/browser/conftest.py fails the test on any violation).
 """
+
+import uuid
 
 import pytest
 
@@ -16,6 +18,8 @@ from diaspora.models import Consent, Institution
 from diaspora.services.messages import message_send
 from diaspora.services.registry import OfferInput, ProfileInput, person_register
 from diaspora.services.requests import RequestInput, institution_create, request_create
+from surveys.models import Wave
+from surveys.services.responses import response_submit
 from surveys.services.versions import survey_import_xlsform
 from tests.factories import UserFactory, xlsform
 
@@ -160,7 +164,22 @@ def stored(live_server):
     for i, person in enumerate(people):
         message_send(sender=staff, person=person, subject=PAYLOADS[i][:200], body="\n".join(PAYLOADS[i::7]))
     assert Institution.objects.count() == 1
-    return {"superuser": superuser, "staff": staff, "people": people, "requests": requests, "version": imported.version}
+    # an answer: every payload typed into the form's free-text question, read on the staff pages
+    wave = Wave.objects.create(
+        survey=imported.version.survey,
+        version=imported.version,
+        slug="payload-wave",
+        name=PAYLOADS[5][:200],
+        is_public=True,
+    )
+    response, _created = response_submit(
+        version=imported.version, respondent=UserFactory(username="respondent"), instance_id=uuid.uuid4(),
+        status="complete", answers={"pick": "c1", "free": "\n".join(PAYLOADS)}, language=None, wave=wave,
+    )  # fmt: skip
+    return {
+        "superuser": superuser, "staff": staff, "people": people, "requests": requests,
+        "version": imported.version, "wave": wave, "response": response,
+    }  # fmt: skip
 
 
 def test_every_stored_payload_renders_inert(browser, live_server, stored):
@@ -175,12 +194,17 @@ def test_every_stored_payload_renders_inert(browser, live_server, stored):
     for path in (
         f"/staff/surveys/{version.survey.slug}/versions/{version.number}/preview/",
         "/staff/",
+        f"/staff/waves/{stored['wave'].slug}/",
+        f"/staff/waves/{stored['wave'].slug}/responses/{stored['response'].pk}/",
         "/registry/",
         *(f"/registry/people/{p.pk}/" for p in stored["people"]),
         *(f"/registry/requests/{r.pk}/" for r in stored["requests"]),
     ):
         page.goto(f"{live_server.url}{path}")
         _assert_inert(page, path)
+    assert stored["requests"][-1].title in page.inner_text("body")  # shown as the text it is (the last page)
+    page.goto(f"{live_server.url}/staff/waves/{stored['wave'].slug}/responses/{stored['response'].pk}/")
+    assert PAYLOADS[3] in page.inner_text("body")  # the answer, as text
 
     page.context.clear_cookies()
     _sign_in(page, live_server, "staff")
