@@ -32,11 +32,13 @@ def audit_record(
     detail = dict(detail or {})
     request = _request.get()
     if request is not None and "address" not in detail:
-        detail["address"] = request.META.get("REMOTE_ADDR", "")
+        from .lockout import client_address  # the proxy-aware rule the lockout and throttles use
+
+        detail["address"] = client_address(request)
     return AuditEvent.objects.create(actor=user, action=action, target=label, programme_id=programme_id, detail=detail)
 
 
-def audit_read(*, viewer: User, record: Model, programme_id: int | None = None, what: str = "") -> None:
+def audit_read(*, viewer: User, record: Model, programme_id: int | None = None) -> None:
     """A member of staff (superuser, programme administrator, institution staff) opened an
     identifiable record; the record's own person and other members are not logged."""
     from .models import Role
@@ -45,10 +47,7 @@ def audit_read(*, viewer: User, record: Model, programme_id: int | None = None, 
         viewer.is_superuser or viewer.role in (Role.PROGRAMME_ADMIN, Role.INSTITUTION_STAFF)
     ):
         return
-    audit_record(
-        actor=viewer, action=f"read.{record._meta.model_name}", target=record, programme_id=programme_id,
-        detail={"view": what} if what else None,
-    )  # fmt: skip
+    audit_record(actor=viewer, action=f"read.{record._meta.model_name}", target=record, programme_id=programme_id)
 
 
 def current_actor() -> User | None:

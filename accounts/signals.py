@@ -27,15 +27,22 @@ def _sign_in_failed(sender, credentials, request=None, **kwargs) -> None:
     audit_record(actor=None, action="login.failed", target=found or User(pk=None), programme_id=None, detail=detail)
 
 
+def _touches_rights(update_fields) -> bool:
+    # a save of other fields only (last_login at every sign-in) needs no look at the row
+    return update_fields is None or bool(set(update_fields) & set(WATCHED))
+
+
 @receiver(pre_save, sender=User)
-def _remember_rights(sender, instance: User, **kwargs) -> None:
-    if instance.pk:
+def _remember_rights(sender, instance: User, update_fields=None, **kwargs) -> None:
+    if instance.pk and _touches_rights(update_fields):
         before = User.objects.filter(pk=instance.pk).values(*WATCHED).first()
         instance._audit_before = before
 
 
 @receiver(post_save, sender=User)
-def _rights_changed(sender, instance: User, created: bool, **kwargs) -> None:
+def _rights_changed(sender, instance: User, created: bool, update_fields=None, **kwargs) -> None:
+    if not created and not _touches_rights(update_fields):
+        return
     before = getattr(instance, "_audit_before", None) or {}
     changes = {
         name: [before.get(name), getattr(instance, name)]
