@@ -23,7 +23,9 @@ def _sign_in_failed(sender, credentials, request=None, **kwargs) -> None:
     username = str((credentials or {}).get("username", ""))[:150]
     found = User.objects.filter(username=username).first()
     path = getattr(request, "path", "")
-    detail = {"username": username, "path": path}
+    # An account's failures name it by id (the target); only a name that matches no account is
+    # kept as typed (to see guessing), so an erased account's name is nowhere in the log.
+    detail = {"path": path} if found else {"username": username, "path": path}
     audit_record(actor=None, action="login.failed", target=found or User(pk=None), programme_id=None, detail=detail)
 
 

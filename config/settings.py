@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "surveys",
     "diaspora",
     "analytics",
+    "privacy",
 ]
 
 MIDDLEWARE = [

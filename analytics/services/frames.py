@@ -409,6 +409,32 @@ def frame_ids(relative: str) -> np.ndarray:
     return np.unique(np.concatenate(ids)) if ids else np.zeros(0, dtype=np.int64)
 
 
+def drop_responses(wave_id: int, response_ids) -> int:
+    """Rewrite every stored build of the wave's frame without these responses (an erasure);
+    returns the rows dropped. Each part is written aside and renamed, as builds write them."""
+    wanted = np.asarray(sorted(response_ids), dtype=np.int64)
+    folder = Path(settings.MEDIA_ROOT) / "analytics" / "frames" / f"wave-{wave_id}"
+    dropped = 0
+    if not len(wanted) or not folder.is_dir():
+        return 0
+    for build in sorted(p for p in folder.iterdir() if p.is_dir()):
+        relative = str(build.relative_to(settings.MEDIA_ROOT))
+        for part in _parts(relative):
+            table = pq.read_table(part)
+            keep = ~np.isin(table.column("response_id").to_numpy(), wanted)
+            if keep.all():
+                continue
+            dropped += int((~keep).sum())
+            partial = part.with_suffix(".part")
+            pq.write_table(table.filter(pa.array(keep)), partial, row_group_size=ROW_GROUP)
+            partial.replace(part)
+        stored = build / "ids.npy"
+        if stored.is_file():
+            ids = np.load(stored)
+            _save_ids(relative, ids[~np.isin(ids, wanted)])
+    return dropped
+
+
 def _save_ids(relative: str, ids: np.ndarray) -> None:
     stored = Path(settings.MEDIA_ROOT) / relative / "ids.npy"
     partial = stored.with_name("ids.part.npy")

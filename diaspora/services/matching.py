@@ -54,6 +54,7 @@ class _Snapshot:
     index: ExpertIndex
     since: datetime  # people changed at or after this are ranked from fresh rows
     built_at: float  # time.monotonic()
+    erased_upto: int = 0  # the last erasure whose person this index no longer holds
 
 
 @dataclass
@@ -72,8 +73,15 @@ class _State:
 
 def _build_snapshot() -> _Snapshot:
     since = timezone.now() - CHANGE_OVERLAP
+    erased_upto = _last_erasure()  # read first: an erasure committed meanwhile triggers another build
     index = ExpertIndex.build(expert_rows(), encoder=load_encoder(settings.MATCHING_EMBEDDING_BACKEND))
-    return _Snapshot(index, since, time.monotonic())
+    return _Snapshot(index, since, time.monotonic(), erased_upto)
+
+
+def _last_erasure() -> int:
+    from privacy.models import ErasureRecord
+
+    return ErasureRecord.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
 
 
 def _snapshot() -> _Snapshot:
@@ -84,9 +92,22 @@ def _snapshot() -> _Snapshot:
         if _State.snapshot is None:
             _State.snapshot, _State.delta = _build_snapshot(), None
         snapshot = _State.snapshot
-    if time.monotonic() - snapshot.built_at > settings.MATCHING_INDEX_MAX_AGE_SECONDS:
+    if time.monotonic() - snapshot.built_at > settings.MATCHING_INDEX_MAX_AGE_SECONDS or _erased_since(snapshot):
         index_refresh()
     return snapshot
+
+
+def _erased_since(snapshot: _Snapshot) -> bool:
+    """Someone was erased after this index read its rows: it still holds their words, so it is
+    rebuilt now (their rows are already gone from every answer: the database decides who is listed)."""
+    return _last_erasure() > snapshot.erased_upto
+
+
+def index_forget_erased() -> None:
+    """After an erasure in this process: rebuild its index, if it has one (other processes notice
+    the erasure record at their next query)."""
+    if _State.snapshot is not None:
+        index_refresh()
 
 
 def index_warm() -> None:

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -285,6 +286,9 @@ def consent(request: HttpRequest, purpose: str, action: str) -> HttpResponse:
     else:
         registry.consent_withdraw(person=person, purpose=purpose)
         messages.success(request, _("Consent withdrawn: %(consent)s.") % {"consent": label})
+    back = request.POST.get("next", "")  # the data page withdraws here too, and comes back
+    if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=False):
+        return redirect(back)
     return redirect(reverse("diaspora-me") + "#consents")
 
 

@@ -169,16 +169,22 @@ def invitation_opt_out(*, invitation: Invitation, now: datetime | None = None) -
     """One-click opt-out: no more mail for this respondent, in this wave or any later one."""
     now = now or timezone.now()
     with transaction.atomic():
-        # Conditional updates keep the first opt-out's time when the link is used twice.
-        Respondent.objects.filter(pk=invitation.respondent_id, opted_out_at__isnull=True).update(opted_out_at=now)
         Invitation.objects.filter(pk=invitation.pk, opted_out_at__isnull=True).update(opted_out_at=now)
         # A complete invitation stays complete (response rates count it); it gets no more mail anyway.
         Invitation.objects.filter(pk=invitation.pk).exclude(status=InvitationStatus.COMPLETE).update(
             status=InvitationStatus.OPTED_OUT
         )
-        _unsent(OutgoingEmail.objects.filter(invitation__respondent_id=invitation.respondent_id)).update(
-            status=Status.CANCELLED
-        )
+        respondent_opt_out(respondent_id=invitation.respondent_id, now=now)
+
+
+def respondent_opt_out(*, respondent_id: int, now: datetime | None = None) -> int:
+    """No more mail for this address, in any wave (the opt-out link, or the person's data page)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        # Conditional updates keep the first opt-out's time when asked twice.
+        changed = Respondent.objects.filter(pk=respondent_id, opted_out_at__isnull=True).update(opted_out_at=now)
+        _unsent(OutgoingEmail.objects.filter(invitation__respondent_id=respondent_id)).update(status=Status.CANCELLED)
+    return changed
 
 
 def email_resend(*, email: OutgoingEmail, now: datetime | None = None) -> bool:

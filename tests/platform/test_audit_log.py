@@ -29,8 +29,13 @@ def test_every_sign_in_is_recorded_failed_or_not():
     signins = _actions(target=f"accounts.User:{user.pk}", action__startswith="login")
     assert signins == ["login.failed", "login", "login", "login.token"]
     failed = AuditEvent.objects.get(action="login.failed")
-    assert failed.actor is None and failed.detail["username"] == "amina"
+    # The account is named by its id (the target), not by the name typed: an erased account's
+    # name must be nowhere in a log that cannot be changed. A name of no account is kept as typed.
+    assert failed.actor is None and failed.target == f"accounts.User:{user.pk}" and "username" not in failed.detail
     assert failed.detail["address"] == "203.0.113.4"
+    Client().post("/accounts/login/", {"username": "no-such-name", "password": "wrong"})
+    unknown = AuditEvent.objects.filter(action="login.failed").first()
+    assert unknown.detail["username"] == "no-such-name" and unknown.target == "accounts.User:None"
 
 
 def test_changes_of_rights_name_who_made_them():

@@ -400,6 +400,8 @@ ADMIN_OBJECTS: dict[str, tuple[Callable[[World], object], frozenset[str]]] = {
     "analytics.researchexport": (lambda w: w.a.extra["research_export"], OWNER),
     "analytics.variablerole": (lambda w: w.a.extra["variable_role"], OWNER),
     "accounts.auditevent": (lambda w: w.a.extra["audit_event"], OWNER),
+    # the proof of erasures: former account numbers and counts, superusers only
+    "privacy.erasurerecord": (lambda w: _erasure_record(), NOBODY),
     "analytics.aggregationjob": (lambda w: w.a.extra["aggregation_job"], OWNER),
     "analytics.indicatortable": (lambda w: w.a.extra["indicator_table"], OWNER),
     "analytics.countrygroupscheme": (lambda w: w.a.extra["scheme"], OWNER),
@@ -483,6 +485,12 @@ def test_every_object_route_has_an_entry():
     assert schema_operations() - set(MATRIX) - own == set(), "add these API operations to MATRIX"
     registered = {f"{m._meta.app_label}.{m._meta.model_name}" for m in admin.site._registry}
     assert registered - set(ADMIN_OBJECTS) == set(), "add these admin models to ADMIN_OBJECTS"
+
+
+def _erasure_record():
+    from privacy.models import ErasureRecord
+
+    return ErasureRecord.objects.create(account_id=999_999, requested_by=ErasureRecord.Requester.PERSON)
 
 
 # --------------------------------------------------------------------------- trying them
