@@ -7,7 +7,10 @@ import json
 from typing import Any
 
 from django import template
+from django.utils import timezone
 from django.utils.formats import localize
+
+from privacy.labels import LABELS
 
 register = template.Library()
 
@@ -17,6 +20,8 @@ def _shown(value: Any) -> str:
         return "—"
     if isinstance(value, bool):
         return "✓" if value else "✗"
+    if isinstance(value, dt.datetime) and timezone.is_aware(value):
+        return localize(timezone.localtime(value))  # as every other time on the site
     if isinstance(value, dt.datetime | dt.date):
         return localize(value)
     if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
@@ -35,7 +40,7 @@ def held_rows(record: dict[str, Any] | None) -> list[tuple[str, str]]:
     for key, value in record.items():
         if key == "answers" or (isinstance(value, list) and value and all(isinstance(v, dict) for v in value)):
             continue
-        rows.append((key.replace("_", " ").capitalize(), _shown(value)))
+        rows.append((str(LABELS.get(key) or key.replace("_", " ").capitalize()), _shown(value)))
     return rows
 
 
