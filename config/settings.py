@@ -252,7 +252,7 @@ CELERY_TASK_ACKS_LATE = env_bool("CELERY_TASK_ACKS_LATE", default=True)
 # (WorkerLostError) and the task is lost; with it, the message is put back at once.
 CELERY_TASK_REJECT_ON_WORKER_LOST = env_bool("CELERY_TASK_REJECT_ON_WORKER_LOST", default=True)
 # Long jobs: a worker takes one message at a time so others are not starved, and a killed worker
-# holds (and delays) no more than one message per process.
+# leaves no more than one waiting message per process to be given back late.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Above the longest task's hard limit, or Redis redelivers a running task.
 CELERY_TASK_TIME_LIMIT = 60 * 60
@@ -265,8 +265,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # emails_sweep_stale) send the work again; the message is the fast path, the row the promise.
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 2 * 60 * 60),
     # How often a worker looks for such expired messages: kombu's defaults (every 10 s, throttled
-    # x10) look about every 100 s on top of the timeout; every 10 s without throttle, a whole
-    # killed worker's messages come back within ~10 s of their timeout.
+    # x10) look about every 100 s on top of the timeout (the reference's fault-injection table:
+    # tasks still missing at the end of its window); every 10 s without throttle, a whole killed
+    # worker's messages come back within ~10 s of their timeout.
     "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
     "unacked_restore_throttle": env_int("CELERY_UNACKED_RESTORE_THROTTLE", 1),
 }
