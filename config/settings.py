@@ -243,8 +243,9 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 # What keeps a task from being lost when its worker is killed (tests/platform/test_worker_kill.py
-# kills pool children and whole workers under 1,000 tasks: 0 lost with these, loss with Celery's
-# defaults). The CELERY_* variables below exist for that test's control run; leave them unset.
+# kills pool children and then the whole worker during 1,000 jobs: 0 lost, 0 effects twice with
+# these; tasks lost with Celery's defaults). The CELERY_* variables below exist for that test's
+# control run; leave them unset.
 # Every task is idempotent (job rows claimed by conditional UPDATE, effects upserted), so a task is
 # acknowledged only after it ran: a worker killed mid-task leaves its message to be delivered again.
 CELERY_TASK_ACKS_LATE = env_bool("CELERY_TASK_ACKS_LATE", default=True)
@@ -267,7 +268,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # How often a worker looks for such expired messages: kombu's defaults (every 10 s, throttled
     # x10) look about every 100 s on top of the timeout (the reference's fault-injection table:
     # tasks still missing at the end of its window); every 10 s without throttle, a whole killed
-    # worker's messages come back within ~10 s of their timeout.
+    # worker's messages come back within ~10 s of their timeout. The worker-kill test bounds this
+    # time (it waits for them); what makes its control run lose tasks is the two settings above.
     "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
     "unacked_restore_throttle": env_int("CELERY_UNACKED_RESTORE_THROTTLE", 1),
 }
