@@ -349,6 +349,7 @@ def test_killed_workers_lose_no_task_and_duplicate_no_effect_and_plain_settings_
 
     print(f"\nworker kill, seed {seed}\n  settings under test: {under_test}\n  plain settings:      {control}")
     assert under_test["lost"] == 0, (seed, under_test, worker_log(tmp_path))
+    assert under_test["seconds_after_restart"] < VISIBILITY + 120  # all done within the bound (not a speed target)
     assert under_test["duplicated"] == 0 and under_test["complete_exports_without_file"] == 0, (seed, under_test)
     assert under_test["invitations"] == len(reliable.invited_waves) * MEMBERS
     assert under_test["letters"] == under_test["invitations"]  # one letter each (no reminders)
