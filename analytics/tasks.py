@@ -3,17 +3,21 @@
 from celery import shared_task
 from django.db import OperationalError
 
+from config.jobs import run_job_task
+
 
 @shared_task(
     name="analytics.aggregation_run",
     autoretry_for=(OperationalError,),
     retry_backoff=True,
     max_retries=5,
+    bind=True,
 )
-def aggregation_run(job_id: int) -> None:
+def aggregation_run(self, job_id: int) -> None:
+    from .models import AggregationJob
     from .services.aggregation import aggregation_run as run
 
-    run(job_id)
+    run_job_task(self, AggregationJob, job_id, run)
 
 
 @shared_task(name="analytics.aggregation_nightly")
@@ -42,11 +46,13 @@ def aggregation_sweep() -> None:
     autoretry_for=(OperationalError,),
     retry_backoff=True,
     max_retries=5,
+    bind=True,
 )
-def research_export_run(job_id: int) -> None:
+def research_export_run(self, job_id: int) -> None:
+    from .models import ResearchExport
     from .services.research import research_export_run as run
 
-    run(job_id)
+    run_job_task(self, ResearchExport, job_id, run)
 
 
 @shared_task(name="analytics.research_export_sweep")

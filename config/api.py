@@ -120,10 +120,8 @@ def health(request):
 
 def _waiting_jobs() -> tuple[int, int | None]:
     """Job rows a worker should have taken: queued, or running with an expired lease (their
-    worker died), in every job table (config.jobs.Job), plus the older job tables that keep
-    their own status (settings.HEALTH_OTHER_JOBS)."""
+    worker died), in every job table (config.jobs.Job)."""
     from django.apps import apps
-    from django.conf import settings
     from django.db.models import Min, Q
     from django.utils import timezone
 
@@ -134,10 +132,8 @@ def _waiting_jobs() -> tuple[int, int | None]:
     queries = []
     for model in apps.get_models():
         if issubclass(model, Job):
-            stuck = Q(status=Job.Status.RUNNING, lease_until__lt=now)
-            queries.append(model.objects.filter(Q(status=Job.Status.QUEUED) | stuck))
-    for label, waiting_status in settings.HEALTH_OTHER_JOBS.items():
-        queries.append(apps.get_model(label).objects.filter(status=waiting_status))
+            stuck = Q(status=model.Status.RUNNING, lease_until__lt=now)  # each table's own status words
+            queries.append(model.objects.filter(Q(status=model.Status.QUEUED) | stuck))
     for rows in queries:
         found = rows.aggregate(n=Count("pk"), first=Min("created_at"))
         waiting += found["n"]

@@ -1,12 +1,19 @@
-"""The job row every background job of the platform stands on (aggregation, obligations, research exports).
+"""The job row every background job of the platform stands on: survey exports, matching runs,
+aggregation, research exports and invitation batches.
 
 The row, not the broker, is the promise. A job is created ``queued`` and enqueued on
 commit; a worker *claims* it with one conditional UPDATE, which succeeds only when the
-row is queued or its lease has expired (its worker died), so a redelivered task either
-takes the job over or does nothing. While it runs the worker renews its lease with every
-progress report. A beat sweeper (``Job.sweep``) re-enqueues rows whose lease expired and
-rows that were never enqueued (the process died between commit and enqueue). ``run()``
-of a concrete job recomputes and upserts, so running it twice is harmless.
+row is queued or its lease has expired (its worker died). While it runs the worker renews
+its lease with every progress report. A message that finds the row held under a live
+lease (a redelivery after its first worker was killed: Celery puts the message back at
+once, while the dead worker's lease still runs) waits for the lease to end and looks again
+(``run_job_task``): it takes the job over if nobody renewed the lease, and stops if the job
+finished. A beat sweeper (``Job.sweep``) re-enqueues rows whose lease expired and rows
+that were never enqueued (the process died between commit and enqueue). ``run()`` of a
+concrete job recomputes and upserts, so running it twice is harmless.
+
+A table may keep its own words for the statuses (``Status`` with the members QUEUED,
+RUNNING, COMPLETE and ERROR): every rule here reads them from the concrete model.
 """
 
 from __future__ import annotations
@@ -26,6 +33,11 @@ from django.utils.translation import gettext_lazy as _
 from .enqueue import send_now
 
 logger = logging.getLogger(__name__)
+
+
+# A queued row whose message was never sent (enqueued_at empty) is sent by the sweeper
+# after this long: the send happens on commit, which may still be on its way.
+SEND_AGAIN_AFTER = dt.timedelta(minutes=1)
 
 
 def lease_seconds() -> int:
@@ -71,20 +83,22 @@ class Job(models.Model):
 
     def enqueue(self) -> None:
         """Send the job to its task once the creating transaction commits."""
+        pk, model = self.pk, type(self)
+        transaction.on_commit(lambda: model.send(pk))
+
+    @classmethod
+    def send(cls, pk: int) -> bool:
+        """Send job `pk` to its task now; False (and the row marked never sent) when the broker is down."""
         from celery import current_app
 
-        pk, name, model = self.pk, self.task_name, type(self)
-
-        if self.task_module:
-            import_module(self.task_module)
-
-        def send() -> None:
-            # Marked first: an in-process (eager) run finishes before apply_async returns.
-            model.objects.filter(pk=pk).update(enqueued_at=timezone.now())
-            if not send_now(current_app.tasks[name], [pk]):
-                model.objects.filter(pk=pk).update(enqueued_at=None)  # never sent: the sweeper sends it
-
-        transaction.on_commit(send)
+        if cls.task_module:
+            import_module(cls.task_module)
+        # Marked first: an in-process (eager) run finishes before apply_async returns.
+        cls.objects.filter(pk=pk).update(enqueued_at=timezone.now())
+        if send_now(current_app.tasks[cls.task_name], [pk]):
+            return True
+        cls.objects.filter(pk=pk).update(enqueued_at=None)  # never sent: the sweeper sends it
+        return False
 
     @classmethod
     def claim(cls, pk: int) -> bool:
@@ -153,21 +167,47 @@ class Job(models.Model):
         return True
 
     @classmethod
-    def sweep(cls) -> list[int]:
+    def lease_left(cls, pk: int) -> float | None:
+        """Seconds until the lease of a running job ends (0 if it has ended); None if it is not running."""
+        lease = cls.objects.filter(pk=pk, status=cls.Status.RUNNING).values_list("lease_until", flat=True).first()
+        if lease is None:
+            return None
+        return max(0.0, (lease - timezone.now()).total_seconds())
+
+    @classmethod
+    def sweep(cls, *, now: dt.datetime | None = None) -> list[int]:
         """Re-enqueue jobs whose worker died (lease expired) or whose enqueue was lost; their ids."""
-        now = timezone.now()
-        grace = now - dt.timedelta(seconds=lease_seconds())
+        now = now or timezone.now()
+        lease = dt.timedelta(seconds=lease_seconds())
         lost = (
             Q(status=cls.Status.RUNNING, lease_until__lt=now)
-            | Q(status=cls.Status.QUEUED, enqueued_at__isnull=True, created_at__lt=grace)
+            | Q(status=cls.Status.QUEUED, enqueued_at__isnull=True, created_at__lt=now - SEND_AGAIN_AFTER)
             # sent long ago and still waiting: the message may be gone (a broker restarted
             # without its data); sending again is harmless, the claim lets one run through
-            | Q(status=cls.Status.QUEUED, enqueued_at__lt=now - 2 * (now - grace))
+            | Q(status=cls.Status.QUEUED, enqueued_at__lt=now - 2 * lease)
         )
         ids = list(cls.objects.filter(lost).values_list("pk", flat=True)[:500])
-        for pk in ids:
-            cls(pk=pk).enqueue()
+        for pk in ids:  # rows committed long ago: sent now
+            cls.send(pk)
         return ids
+
+
+def run_job_task(task, model: type[Job], pk: int, run: Callable[[int], Any]) -> Any:
+    """The body of a job's Celery task: `run(pk)` (the service, which claims the row and returns
+    something falsy when it could not). When the row is held under a live lease, this message is
+    a redelivery or a second send while another worker holds the job: it comes back when the
+    lease ends (a Celery retry with that countdown) and takes the job over unless the holder
+    renewed its lease or finished meanwhile. Bounded: a job lives at most the task time limit."""
+    result = run(pk)
+    if result:
+        return result
+    left = model.lease_left(pk)
+    # Finished, failed, gone, or queued and left to its own message; in-process (no broker), the
+    # caller is the only runner.
+    if left is None or task.request.is_eager:
+        return result
+    limit = int(getattr(settings, "CELERY_TASK_TIME_LIMIT", 3600))
+    raise task.retry(countdown=left + 1, max_retries=limit // lease_seconds() + 2)
 
 
 class JobError(Exception):

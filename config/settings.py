@@ -185,8 +185,6 @@ REST_FRAMEWORK = {
 }
 # /healthz: past this age of the oldest job waiting for a worker, workers count as behind.
 HEALTH_JOB_WAIT_SECONDS = env_int("HEALTH_JOB_WAIT_SECONDS", 300)
-# Job tables older than config.jobs.Job, with the status that means "waiting for a worker".
-HEALTH_OTHER_JOBS = {"surveys.ExportJob": "created", "diaspora.MatchRun": "created"}
 API_USER_THROTTLE_RATE = env_str("API_USER_THROTTLE_RATE", "600/min")
 # Sign-in lockout (django-axes; accounts/lockout.py): failures are kept in the database, so
 # signing in never depends on the cache. One account from one address is paused after
@@ -245,13 +243,18 @@ CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
-# Every task is idempotent (job rows claimed by conditional UPDATE), so a task is
-# acknowledged only after it ran (acks_late) ...
-CELERY_TASK_ACKS_LATE = True
-# ... and re-queued at once when the pool child running it is killed (without this the
-# parent acknowledges the message of a killed child, and the task is lost).
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
-# Long jobs: a worker takes one message at a time so others are not starved.
+# What keeps a task from being lost when its worker is killed (tests/platform/test_worker_kill.py
+# kills pool children and then the whole worker during 1,000 jobs: 0 lost, 0 effects twice with
+# these; tasks lost with Celery's defaults). The CELERY_* variables below exist for that test's
+# control run; leave them unset.
+# Every task is idempotent (job rows claimed by conditional UPDATE, effects upserted), so a task is
+# acknowledged only after it ran: a worker killed mid-task leaves its message to be delivered again.
+CELERY_TASK_ACKS_LATE = env_bool("CELERY_TASK_ACKS_LATE", default=True)
+# Without this, acks_late does not cover a killed pool child: its parent acknowledges the message
+# (WorkerLostError) and the task is lost; with it, the message is put back at once.
+CELERY_TASK_REJECT_ON_WORKER_LOST = env_bool("CELERY_TASK_REJECT_ON_WORKER_LOST", default=True)
+# Long jobs: a worker takes one message at a time so others are not starved, and a killed worker
+# leaves no more than one waiting message per process to be given back late.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Above the longest task's hard limit, or Redis redelivers a running task.
 CELERY_TASK_TIME_LIMIT = 60 * 60
@@ -259,13 +262,17 @@ CELERY_TASK_SOFT_TIME_LIMIT = 55 * 60
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # A message taken by a worker that then vanished whole (SIGKILL, a lost machine) is put
     # back by kombu only once this has passed since delivery: above the longest task, or a
-    # running task would be delivered twice. Sooner than that, the job rows' leases and the
-    # beat sweepers (config/jobs.py, exports_sweep, matching_runs_sweep, emails_sweep_stale)
-    # send the work again; the message is the fast path, the row the promise.
-    "visibility_timeout": 2 * 60 * 60,
-    # How often kombu looks for such expired messages (10 s instead of ~100 s).
-    "unacked_restore_interval": 10,
-    "unacked_restore_throttle": 1,
+    # running task would be delivered twice (harmless, the claim lets one run, but wasted).
+    # Sooner than that, the job rows' leases and the beat sweepers (config/jobs.py,
+    # emails_sweep_stale) send the work again; the message is the fast path, the row the promise.
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 2 * 60 * 60),
+    # How often a worker looks for such expired messages: kombu's defaults (every 10 s, throttled
+    # x10) look about every 100 s on top of the timeout (the reference's fault-injection table:
+    # tasks still missing at the end of its window); every 10 s without throttle, a whole killed
+    # worker's messages come back within ~10 s of their timeout. The worker-kill test bounds this
+    # time (it waits for them); what makes its control run lose tasks is the two settings above.
+    "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
+    "unacked_restore_throttle": env_int("CELERY_UNACKED_RESTORE_THROTTLE", 1),
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Queues (docker-compose.yml's worker consumes all three; scale them apart as
@@ -294,6 +301,7 @@ CELERY_BEAT_SCHEDULE["invitation-send-sweep"] = {"task": "surveys.invitation_sen
 # Export jobs never sent (the broker was down) or left by a dead worker: sent again.
 CELERY_BEAT_SCHEDULE["exports-sweep"] = {"task": "surveys.exports_sweep", "schedule": 120.0}
 CELERY_TASK_ROUTES["surveys.exports_sweep"] = {"queue": "interactive"}
+CELERY_TASK_ROUTES["surveys.export_build"] = {"queue": "export"}
 # --- end invitations, reminders and webhooks
 
 # A shared cache (Redis) in production, so throttles count across processes.
@@ -402,15 +410,13 @@ MATCHING_INDEX_DELTA_LIMIT = env_int("MATCHING_INDEX_DELTA_LIMIT", 2000)
 # Rebuild in a background thread (off only in tests that run inside one uncommitted transaction,
 # which another connection cannot see).
 MATCHING_INDEX_BACKGROUND = env_bool("MATCHING_INDEX_BACKGROUND", default=True)
-# A matching run still "running" after this long lost its worker: matching_runs_sweep takes it over.
-MATCHING_RUN_STALE_SECONDS = env_int("MATCHING_RUN_STALE_SECONDS", 30 * 60)
 CELERY_BEAT_SCHEDULE.update(
     {
         # Proposals for open requests, once a night; the run is keyed by date, so a repeat is a no-op.
         "matching-nightly": {"task": "diaspora.matching_nightly", "schedule": crontab(hour=2, minute=0)},
         # Offers past their expiry cascade to the next candidate.
         "matching-expire-offers": {"task": "diaspora.matches_expire_due", "schedule": 900.0},
-        # runs never sent, or left running by a dead worker (MATCHING_RUN_STALE_SECONDS): sent again
+        # runs never sent, or left running by a dead worker (their lease expired): sent again
         "matching-runs-sweep": {"task": "diaspora.matching_runs_sweep", "schedule": 120.0},
         # Yearly confirmation: warn the owners of stale profiles.
         "registry-warn-stale": {"task": "diaspora.people_warn_stale", "schedule": crontab(hour=3, minute=30)},

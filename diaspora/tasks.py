@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from celery import shared_task
+from django.db import OperationalError
+
+from config.jobs import run_job_task
 
 from .models import MatchRun
 from .services import lifecycle, matching, messages, obligations, registry
@@ -15,10 +18,16 @@ def matching_nightly() -> dict:
     return matching.matching_nightly().stats
 
 
-@shared_task(name="diaspora.matching_run")
-def matching_run(run_id: int) -> str:
-    run = MatchRun.objects.filter(pk=run_id).first()
-    return matching.matching_run(run=run).status if run else "missing"
+@shared_task(
+    name="diaspora.matching_run", bind=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5
+)
+def matching_run(self, run_id: int) -> str:
+    def run(pk: int) -> str:
+        found = MatchRun.objects.filter(pk=pk).first()
+        status = matching.matching_run(run=found).status if found else "missing"
+        return "" if status == MatchRun.Status.RUNNING else status  # held by another worker
+
+    return run_job_task(self, MatchRun, run_id, run) or MatchRun.Status.RUNNING
 
 
 @shared_task(name="diaspora.matching_runs_sweep")

@@ -12,7 +12,9 @@ from datetime import datetime
 from celery import shared_task
 from django.db import OperationalError
 
-from .models import Wave, WebhookDelivery, WebhookEndpoint
+from config.jobs import run_job_task
+
+from .models import InvitationSendJob, Wave, WebhookDelivery, WebhookEndpoint
 from .services import invitations, waves, webhooks
 
 
@@ -24,9 +26,11 @@ def wave_invite(wave_id: int) -> dict:
 
 # A "send invitations" run is mail work: settings route "surveys.invitation_send_*" to the bulk queue
 # and sweep its jobs with the beat ("surveys.invitation_send_sweep").
-@shared_task(name="surveys.invitation_send_run", autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
-def invitation_send_run(job_id: int) -> bool:
-    return waves.invitation_send_run(job_id)
+@shared_task(
+    name="surveys.invitation_send_run", bind=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5
+)
+def invitation_send_run(self, job_id: int) -> bool:
+    return bool(run_job_task(self, InvitationSendJob, job_id, waves.invitation_send_run))
 
 
 @shared_task(name="surveys.invitation_send_sweep")

@@ -1,17 +1,23 @@
 """Celery adapter for export jobs: an id in, the service call, nothing else.
 
 Celery autodiscovers only ``surveys/tasks.py``, which imports this module. Jobs go to
-the "export" queue (long file builds), chosen where they are enqueued.
+the "export" queue (long file builds: settings route them there).
 """
 
 from celery import shared_task
+from django.db import OperationalError
+
+from config.jobs import run_job_task
 
 
-@shared_task(name="surveys.export_build")
-def export_build(job_id: int) -> None:
+@shared_task(
+    name="surveys.export_build", bind=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5
+)
+def export_build(self, job_id: int) -> None:
+    from .models import ExportJob
     from .services.exports import export_run
 
-    export_run(job_id=job_id)
+    run_job_task(self, ExportJob, job_id, lambda pk: export_run(job_id=pk).status == ExportJob.Status.COMPLETE)
 
 
 @shared_task(name="surveys.exports_sweep")

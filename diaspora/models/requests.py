@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import models
+from django.db import OperationalError, models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+
+from config.jobs import Job
 
 from .registry import Mode
 
@@ -132,32 +134,36 @@ class MatchingSettings(models.Model):
         return _("Matching settings: %(programme)s") % {"programme": self.programme or _("default")}
 
 
-class MatchRun(models.Model):
-    """One matching job (the nightly batch or an administrator's run): a row claimed, run, reported."""
+class MatchRun(Job):
+    """One matching job (the nightly batch or an administrator's run): a row claimed, run, reported.
+
+    It stands on the common job row (claim, lease renewed by its worker, sweep) and keeps the
+    words its API and pages have always shown for the statuses."""
 
     class Kind(models.TextChoices):
         NIGHTLY = "nightly", _("Nightly batch")
         MANUAL = "manual", _("Run by an administrator")
 
     class Status(models.TextChoices):
-        CREATED = "created", _("Created")
+        QUEUED = "created", _("Created")
         RUNNING = "running", _("Running")
         # A run (запуск, masculine in Russian), beside Создан: not the feminine Завершена of other statuses.
         COMPLETE = "complete", pgettext_lazy("matching run status", "Complete")
         ERROR = "error", _("Error")
 
+    task_name = "diaspora.matching_run"
+    task_module = "diaspora.tasks"
+    # A dropped database connection is worth a retry; anything else is recorded on the row.
+    transient_errors = (OperationalError,)
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
     kind = models.CharField(max_length=8, choices=Kind.choices)
     key = models.CharField(max_length=64, unique=True, help_text="Idempotency key: nightly-YYYY-MM-DD, ...")
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.CREATED)
     programme = models.ForeignKey("accounts.Programme", null=True, blank=True, on_delete=models.SET_NULL)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     stats = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

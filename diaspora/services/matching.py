@@ -22,7 +22,6 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Programme, User
 from accounts.scoping import administered
-from config.enqueue import send_now, send_on_commit
 
 from ..matching.embeddings import load_encoder
 from ..matching.engine import ExpertIndex, match_batch, rank_for_request, rank_with_changes
@@ -267,36 +266,22 @@ def matching_run_request(*, user: User, programme_slug: str = "") -> MatchRun:
             if choices
             else _("You administer no programme.")
         )
-    from ..tasks import matching_run as matching_run_task  # tasks import this module
-
     with transaction.atomic():
         run, _created = matching_run_start(
             kind=MatchRun.Kind.MANUAL, key=f"manual-{uuid.uuid4()}", user=user, programme=programme
         )
         # Enqueued after the commit, so the worker never looks for a row it cannot see yet; a
         # run never sent (the broker was down) is sent by matching_runs_sweep.
-        send_on_commit(matching_run_task, [run.pk])
+        run.enqueue()
     return run
 
 
 def matching_runs_sweep(*, now: datetime | None = None) -> list[int]:
-    """Send again the runs a worker should have taken: waiting for a minute (never sent, or the
-    message lost with the broker), or running for longer than MATCHING_RUN_STALE_SECONDS (their
-    worker died), which are first put back to waiting by one conditional UPDATE. A second run
-    writes no proposal twice (a person is proposed for a request once: a unique constraint).
-    The run ids."""
-    from ..tasks import matching_run as matching_run_task  # tasks import this module
-
-    now = now or timezone.now()
-    stale = now - timedelta(seconds=settings.MATCHING_RUN_STALE_SECONDS)
-    MatchRun.objects.filter(status=MatchRun.Status.RUNNING, started_at__lt=stale).update(
-        status=MatchRun.Status.CREATED, error="Taken over: its worker stopped before finishing."
-    )
-    waiting = MatchRun.objects.filter(status=MatchRun.Status.CREATED, created_at__lt=now - timedelta(minutes=1))
-    ids = list(waiting.order_by("pk").values_list("pk", flat=True)[:100])
-    for pk in ids:
-        send_now(matching_run_task, [pk])
-    return ids
+    """Send again the runs a worker should have taken: never sent (or the message lost with the
+    broker), or left running by a worker that died (its lease expired): config.jobs.Job.sweep. A
+    second run writes no proposal twice (a person is proposed for a request once: a unique
+    constraint). The run ids."""
+    return MatchRun.sweep(now=now)
 
 
 def matching_nightly(*, day: date | None = None) -> MatchRun:
@@ -311,27 +296,20 @@ class _Written:
 
 
 def matching_run(*, run: MatchRun) -> MatchRun:
-    """Run once: claim the row (a conditional UPDATE), compute, write proposals, report.
+    """Run once: claim the row (config.jobs.Job: a conditional UPDATE and a lease), compute, write
+    proposals, report.
 
     Safe to call twice: a second call finds the row claimed or finished and returns it. The
     proposals themselves are idempotent too: a person is proposed for a request at most once
     (a unique constraint), and only a request's free places are filled."""
-    now = timezone.now()
-    if not MatchRun.objects.filter(pk=run.pk, status=MatchRun.Status.CREATED).update(
-        status=MatchRun.Status.RUNNING, started_at=now
-    ):
-        run.refresh_from_db()
-        return run
-    try:
-        stats = _run(run)
-    except Exception as exc:
-        MatchRun.objects.filter(pk=run.pk).update(
-            status=MatchRun.Status.ERROR, error=f"{type(exc).__name__}: {exc}", finished_at=timezone.now()
-        )
-        raise
-    MatchRun.objects.filter(pk=run.pk).update(status=MatchRun.Status.COMPLETE, stats=stats, finished_at=timezone.now())
+    MatchRun.execute(run.pk, _run_reported)
     run.refresh_from_db()
     return run
+
+
+def _run_reported(run: MatchRun) -> None:
+    run.progress_to(5, "reading requests and experts")
+    run.finish(stats=_run(run))
 
 
 def _run(run: MatchRun) -> dict:
@@ -345,9 +323,11 @@ def _run(run: MatchRun) -> dict:
     index = ExpertIndex.build(experts, encoder=load_encoder(settings.MATCHING_EMBEDDING_BACKEND))
     del experts  # the index keeps what it needs
     index_seconds = time.perf_counter() - started - load_seconds - experts_seconds
+    run.progress_to(50, "matching")
     result = match_batch(index, rows)
     by_id = {r.request_id: r for r in rows}
     writing = time.perf_counter()
+    run.progress_to(80, "writing proposals")
     written = _write_proposals(run, result.assigned, by_id)
     return {
         "read_experts_seconds": round(experts_seconds, 3),

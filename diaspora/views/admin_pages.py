@@ -51,23 +51,17 @@ def run_start(request: HttpRequest) -> HttpResponse:
     return redirect("diaspora-admin-run", run_id=run.pk)
 
 
-PROGRESS = {
-    MatchRun.Status.CREATED: 5,
-    MatchRun.Status.RUNNING: 50,
-    MatchRun.Status.COMPLETE: 100,
-    MatchRun.Status.ERROR: 100,
-}
-
-
 @admins_only
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = selectors.run_get_for(request.user, run_id)
     stats = run.stats or {}
+    finished = run.status in (MatchRun.Status.COMPLETE, MatchRun.Status.ERROR)
     context = {
         "run": run,
         "requested_by": sender_label(run.requested_by) if run.requested_by_id else "—",
-        "finished": run.status in (MatchRun.Status.COMPLETE, MatchRun.Status.ERROR),
-        "progress": PROGRESS.get(run.status, 0),
+        "finished": finished,
+        # the run's own report (its worker writes it at each step); a waiting run shows a sliver
+        "progress": 100 if finished else max(run.progress, 5),
         "figures": [(label, stats[key]) for key, label in RUN_FIGURES.items() if key in stats],
         "unmatched": len(stats.get("unmatched") or {}),
         "short": _short_requests(request.user, stats.get("short") or []),

@@ -1,8 +1,9 @@
 """Exports of a wave's responses to CSV, XLSX and SPSS (.sav), as ExportJob rows.
 
 ``export_request`` reuses a finished file when nothing changed, or creates a job and
-enqueues its build on commit; ``export_run`` claims the job with a conditional UPDATE
-and recomputes the whole file, so running it twice (a redelivered task) is harmless.
+enqueues its build on commit; ``export_run`` claims the job (config.jobs.Job: a
+conditional UPDATE, a lease its progress reports renew) and recomputes the whole file
+under a name of its own, so running it twice (a redelivered task) is harmless.
 Columns are keyed by field name across every version answered in the wave.
 """
 
@@ -20,14 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.files import File
-from django.db.models import Q
-from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import User
-from config.enqueue import send_on_commit
+from config.jobs import JobError
 
 from ..models import ExportJob, Response, Wave
 from ..selectors_admin import MergedField, wave_fields, wave_source_hash
@@ -44,10 +42,6 @@ META_LABELS = {
     "submitted_at": "Submitted at",
     "language": "Language of answers",
 }
-# Celery kills a task after CELERY_TASK_TIME_LIMIT, so a job still "processing" after
-# that long lost its worker; the redelivered task (acks_late) may claim it again.
-SEND_AGAIN_AFTER = dt.timedelta(minutes=1)
-STALE_AFTER = dt.timedelta(seconds=getattr(settings, "CELERY_TASK_TIME_LIMIT", 3600))
 
 
 # --------------------------------------------------------------------------- pure: columns and rows
@@ -221,18 +215,15 @@ def spss_names(names: list[str]) -> dict[str, str]:
 
 
 class _Progress:
-    """Writes the percentage to the job row as chunks go by (not on every row)."""
+    """Writes the percentage to the job row, renewing its lease, as chunks go by (not on every row)."""
 
-    def __init__(self, job_id: int, total: int):
-        self.job_id, self.total, self.done, self.last = job_id, max(total, 1), 0, -1
+    def __init__(self, job: ExportJob, total: int):
+        self.job, self.total, self.done = job, max(total, 1), 0
 
     def tick(self) -> None:
         self.done += 1
         if self.done % CHUNK == 0:
-            percent = min(99, int(100 * self.done / self.total))
-            if percent != self.last:
-                ExportJob.objects.filter(pk=self.job_id).update(progress=percent)
-                self.last = percent
+            self.job.progress_to(min(99, int(100 * self.done / self.total)), "writing rows")
 
 
 def _rows(wave: Wave, columns: list[Column], progress: _Progress) -> Iterator[list[Any]]:
@@ -337,17 +328,14 @@ WRITERS: dict[str, Callable[[Path, list[Column], Iterator[list[Any]]], None]] = 
 
 
 def export_request(*, wave: Wave, format: str, language: str, user: User | None) -> tuple[ExportJob, bool]:
-    """A finished or running job for the same unchanged responses, else a new job enqueued on commit."""
+    """A finished or unfinished job for the same unchanged responses, else a new job enqueued on commit."""
     source_hash = wave_source_hash(wave)
     same = ExportJob.objects.filter(wave=wave, format=format, language=language, source_hash=source_hash)
-    running = same.filter(
-        # A job waiting or running for longer than a task may live was lost (broker or worker gone).
-        status__in=[ExportJob.Status.CREATED, ExportJob.Status.PROCESSING],
-        created_at__gte=timezone.now() - STALE_AFTER,
-    )
+    # An unfinished job is never lost: its lease or the sweeper sends it to a worker again.
+    unfinished = same.filter(status__in=[ExportJob.Status.QUEUED, ExportJob.Status.RUNNING])
     existing = (
         same.filter(status=ExportJob.Status.COMPLETE).exclude(file="").order_by("-finished_at").first()
-        or running.order_by("-id").first()
+        or unfinished.order_by("-id").first()
     )
     if existing is not None:
         export_audit(job=existing, user=user, action="export.requested")
@@ -357,7 +345,7 @@ def export_request(*, wave: Wave, format: str, language: str, user: User | None)
     job = ExportJob.objects.create(
         wave=wave, format=format, language=language, source_hash=source_hash, requested_by=user
     )
-    export_enqueue(job_id=job.pk)
+    job.enqueue()
     export_audit(job=job, user=user, action="export.requested")
     return job, True
 
@@ -368,53 +356,27 @@ def export_audit(*, job: ExportJob, user: User | None, action: str) -> None:
                  detail={"format": job.format, "language": job.language, "wave": job.wave.slug})  # fmt: skip
 
 
-def export_enqueue(*, job_id: int) -> None:
-    from ..tasks_exports import export_build
-
-    # After commit: a worker must find the job row, which it would not see before. A job never
-    # sent (the broker was down) is sent by exports_sweep.
-    send_on_commit(export_build, [job_id], queue="export")
-
-
 def exports_sweep(*, now: dt.datetime | None = None) -> list[int]:
-    """Send again the export jobs a worker should have taken: waiting for a minute (never sent,
-    or the message lost with the broker) or left processing by a worker that died (the claim's
-    stale rule). Harmless twice: the claim lets one run through. The job ids."""
-    now = now or timezone.now()
-    waiting = Q(status=ExportJob.Status.CREATED, created_at__lt=now - SEND_AGAIN_AFTER)
-    dead = Q(status=ExportJob.Status.PROCESSING, started_at__lt=now - STALE_AFTER)
-    ids = list(ExportJob.objects.filter(waiting | dead).order_by("pk").values_list("pk", flat=True)[:200])
-    for job_id in ids:
-        export_enqueue(job_id=job_id)
-    return ids
-
-
-def _claim(job_id: int) -> bool:
-    now = timezone.now()
-    claimable = ExportJob.objects.filter(pk=job_id).filter(
-        # A job left "processing" by a worker that died long ago may be taken again;
-        # otherwise only a waiting job is claimed.
-        Q(status=ExportJob.Status.CREATED) | Q(status=ExportJob.Status.PROCESSING, started_at__lt=now - STALE_AFTER)
-    )
-    # Conditional UPDATE: of two runs of the same job, only one changes the row;
-    # the other sees 0 rows updated and leaves (someone else got there first).
-    return claimable.update(status=ExportJob.Status.PROCESSING, started_at=now, progress=0, error="") == 1
+    """Send again the export jobs a worker should have taken: never sent (or the message lost with
+    the broker), or left processing by a worker that died (its lease expired). Harmless twice:
+    the claim lets one run through. The job ids (config.jobs.Job.sweep)."""
+    return ExportJob.sweep(now=now)
 
 
 def export_run(*, job_id: int) -> ExportJob | None:
     """Build the job's file; safe to call twice (the second call finds the job claimed or done)."""
-    if not _claim(job_id):
-        return ExportJob.objects.filter(pk=job_id).first()
-    job = ExportJob.objects.select_related("wave").get(pk=job_id)
+    ExportJob.execute(job_id, _build_recorded)
+    return ExportJob.objects.filter(pk=job_id).first()
+
+
+def _build_recorded(job: ExportJob) -> None:
     try:
         _build(job)
+    except ExportJob.transient_errors:
+        raise
     except Exception as exc:  # recorded on the row for the user; the traceback goes to the log
-        logger.exception("export %s failed", job_id)
-        ExportJob.objects.filter(pk=job_id).update(
-            status=ExportJob.Status.ERROR, error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=timezone.now()
-        )
-    job.refresh_from_db()
-    return job
+        logger.exception("export %s failed", job.pk)
+        raise JobError(f"{type(exc).__name__}: {exc}"[:2000]) from exc
 
 
 def _entry_rows(wave: Wave, table: RepeatTable) -> Iterator[list[Any]]:
@@ -454,12 +416,12 @@ def _write_tables(
 
 
 def _build(job: ExportJob) -> None:
-    wave = job.wave
+    wave = Wave.objects.get(pk=job.wave_id)
     source_hash = wave_source_hash(wave)  # before reading: a later change makes the next request rebuild
     fields = wave_fields(wave, job.language)
     columns = export_columns(fields)
     total = Response.objects.filter(wave=wave).count()
-    progress = _Progress(job.pk, total)
+    progress = _Progress(job, total)
     with tempfile.TemporaryDirectory() as folder:
         path = _write_tables(
             Path(folder),
@@ -470,15 +432,12 @@ def _build(job: ExportJob) -> None:
             repeat_tables(fields),
         )
         previous = job.file.name
+        # The job's id in the stored name: two jobs never share one, and a run killed between
+        # writing its file and recording it left a file that this run's replaces (not a second).
+        stored = f"job-{job.pk}-{path.name}"
+        job.file.storage.delete(job.file.field.generate_filename(job, stored))
         with path.open("rb") as handle:
-            job.file.save(path.name, File(handle), save=False)
+            job.file.save(stored, File(handle), save=False)
     if previous and previous != job.file.name:
         job.file.storage.delete(previous)  # a re-run overwrites: the older file goes
-    ExportJob.objects.filter(pk=job.pk).update(
-        file=job.file.name,
-        status=ExportJob.Status.COMPLETE,
-        progress=100,
-        row_count=progress.done,
-        source_hash=source_hash,
-        finished_at=timezone.now(),
-    )
+    job.finish(file=job.file.name, row_count=progress.done, source_hash=source_hash)

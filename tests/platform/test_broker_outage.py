@@ -62,7 +62,7 @@ def test_an_export_asked_for_while_the_broker_is_down_is_built_once_it_is_back(
         answer = api.post(f"/api/v1/waves/{wave.slug}/exports/", {"format": "csv", "language": "en"})
     assert answer.status_code == 202 and broker_down == ["surveys.export_build"]
     job = ExportJob.objects.get(pk=answer.json()["id"])
-    assert job.status == ExportJob.Status.CREATED
+    assert job.status == ExportJob.Status.QUEUED == "created"
     _broker_back(monkeypatch)
     assert exports.exports_sweep() == []  # within its first minute a job is left to its message
     with django_capture_on_commit_callbacks(execute=True):
@@ -81,7 +81,7 @@ def test_a_matching_run_asked_for_while_the_broker_is_down_runs_once_it_is_back(
         answer = client_for(admin).post("/api/v1/registry/runs/", {"programme": "bolashak"}, format="json")
     assert answer.status_code == 202 and broker_down == ["diaspora.matching_run"]
     run = MatchRun.objects.get(pk=answer.json()["id"])
-    assert run.status == MatchRun.Status.CREATED
+    assert run.status == MatchRun.Status.QUEUED == "created"
     _broker_back(monkeypatch)
     assert matching.matching_runs_sweep(now=timezone.now() + dt.timedelta(minutes=2)) == [run.pk]
     run.refresh_from_db()
@@ -90,14 +90,21 @@ def test_a_matching_run_asked_for_while_the_broker_is_down_runs_once_it_is_back(
 
 def test_a_run_left_running_by_a_dead_worker_is_taken_over(settings, tasks_in_process):
     run, _ = matching.matching_run_start(kind=MatchRun.Kind.MANUAL, key="dead-worker")
-    long_ago = timezone.now() - dt.timedelta(seconds=settings.MATCHING_RUN_STALE_SECONDS + 60)
-    MatchRun.objects.filter(pk=run.pk).update(status=MatchRun.Status.RUNNING, started_at=long_ago, created_at=long_ago)
-    assert matching.matching_runs_sweep() == [run.pk]
+    long_ago = timezone.now() - dt.timedelta(seconds=settings.JOB_LEASE_SECONDS + 60)
+    MatchRun.objects.filter(pk=run.pk).update(
+        status=MatchRun.Status.RUNNING, started_at=long_ago, created_at=long_ago, lease_until=timezone.now()
+    )
+    assert matching.matching_runs_sweep() == [run.pk]  # its lease ended: nobody renewed it
     run.refresh_from_db()
-    assert run.status == MatchRun.Status.COMPLETE
+    assert run.status == MatchRun.Status.COMPLETE and run.attempts == 1
     fresh, _ = matching.matching_run_start(kind=MatchRun.Kind.MANUAL, key="alive-worker")
-    MatchRun.objects.filter(pk=fresh.pk).update(status=MatchRun.Status.RUNNING, started_at=timezone.now())
-    assert matching.matching_runs_sweep() == []  # a run still within its time is left alone
+    MatchRun.objects.filter(pk=fresh.pk).update(
+        status=MatchRun.Status.RUNNING,
+        started_at=long_ago,
+        enqueued_at=timezone.now(),
+        lease_until=timezone.now() + dt.timedelta(seconds=30),
+    )
+    assert matching.matching_runs_sweep() == []  # a run whose worker renews its lease is left alone
 
 
 def test_a_message_written_while_the_broker_is_down_is_stored_and_answered(
