@@ -15,9 +15,11 @@ arrives through a signal that does not know it (the admin's many-to-many edits).
 from __future__ import annotations
 
 from contextvars import ContextVar
+from datetime import datetime
 from typing import Any
 
-from django.db.models import Model, QuerySet
+from django.db import connection
+from django.db.models import Model, Q, QuerySet
 
 from .models import AuditEvent, User
 
@@ -125,6 +127,32 @@ class AuditActorMiddleware:
             return self.get_response(request)
         finally:
             _request.reset(token)
+
+
+def audit_by_actor(*, actor_id: int, since: datetime, until: datetime) -> QuerySet[AuditEvent]:
+    """The breach drill's first question: everything one account did in [since, until), oldest
+    first (index auditevent_actor_at)."""
+    return AuditEvent.objects.filter(actor_id=actor_id, at__gte=since, at__lt=until).order_by("at", "id")
+
+
+def audit_about(*, subject: str, since: datetime | None = None, until: datetime | None = None) -> QuerySet[AuditEvent]:
+    """The breach drill's second question: every event about one record (`app.Model:id`),
+    oldest first: the record acted on or read by itself, and the lists that showed it (their
+    ids, index auditevent_list_ids on PostgreSQL)."""
+    model_label, _, pk = subject.rpartition(":")
+    if not model_label or not pk.isdecimal():
+        raise ValueError(f"{subject!r} is not app.Model:id")
+    events = AuditEvent.objects.all()
+    if since is not None:
+        events = events.filter(at__gte=since)
+    if until is not None:
+        events = events.filter(at__lt=until)
+    lists = events.filter(target=f"{model_label}:list")
+    if connection.vendor == "postgresql":
+        listed = Q(target=f"{model_label}:list", detail__ids__contains=[int(pk)])
+    else:  # SQLite (the embedded mode) has no JSON containment: its small logs are read through
+        listed = Q(pk__in=[e.pk for e in lists.only("pk", "detail").iterator() if int(pk) in e.detail.get("ids", [])])
+    return events.filter(Q(target=subject) | listed).select_related("actor").order_by("at", "id")
 
 
 def audit_trail(target: Model):
