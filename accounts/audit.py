@@ -131,7 +131,7 @@ class AuditActorMiddleware:
 
 def audit_by_actor(*, actor_id: int, since: datetime, until: datetime) -> QuerySet[AuditEvent]:
     """The breach drill's first question: everything one account did in [since, until), oldest
-    first (index auditevent_actor_at)."""
+    first (the indexes of the actor and of the time)."""
     return AuditEvent.objects.filter(actor_id=actor_id, at__gte=since, at__lt=until).order_by("at", "id")
 
 

@@ -66,9 +66,6 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
-        # The breach drill (accounts.audit.audit_by_actor): one account's events in an hour
-        # among millions. The lists' ids have a GIN index of their own (migration 0006).
-        indexes = [models.Index(fields=["actor", "at"], name="auditevent_actor_at")]
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
 
