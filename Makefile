@@ -61,6 +61,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/matching_db.py
 	$(BIN)/python bench/analytics.py
 	$(BIN)/python bench/research_export.py
+	$(BIN)/python bench/audit.py
 
 messages: $(VENV)/.installed-dev
 	DEBUG=1 $(BIN)/python manage.py makemessages -l kk -l ru --no-obsolete --ignore=.venv --ignore=tests --ignore=bench --ignore=templates/rest_framework --ignore=templates/drf_spectacular

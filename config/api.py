@@ -2,33 +2,22 @@
 
 import logging
 import re
+import sys
 
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.db.models import Count
 from django.http import HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 from django.urls import Resolver404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import ValidationError
-from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.audit import audit_record
 from accounts.lockout import locked_out
-
-
-def exception_handler(exc, context):
-    """DRF's handler, plus a clean 503 (never a stack trace) when the database is down."""
-    response = drf_exception_handler(exc, context)
-    if response is None and isinstance(exc, DatabaseError) and not connection.is_usable():
-        return Response(
-            {"detail": "The service is temporarily unavailable."}, status=status.HTTP_503_SERVICE_UNAVAILABLE
-        )
-    return response
 
 
 class TokenLoginApi(ObtainAuthToken):
@@ -90,8 +79,19 @@ def forbidden(request, exception=None):
     return render(request, "403.html", {}, status=403)
 
 
+# How soon a client may try again after a 503: a database restart or fail-over takes seconds.
+RETRY_AFTER_SECONDS = 5
+
+
 def server_error(request):
-    """500: no database and no request context needed (the error may be the database itself)."""
+    """500: no database and no request context needed (the error may be the database itself).
+
+    The one place that answers a database that cannot be reached (stopped, restarting, a
+    connection cut): a 503 with Retry-After, whether the error rose in a view, an API view
+    (DRF raises it on) or a middleware (the session or the user read before any view).
+    Django calls this handler inside its `except` block, so the error is sys.exc_info()'s."""
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        return _unavailable(request)
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Internal server error."}, status=500)
     try:
@@ -99,6 +99,21 @@ def server_error(request):
     except Exception:  # the page of last resort must not fail
         log.exception("The 500 page could not be rendered")
         return HttpResponse("Server error (500)", content_type="text/plain", status=500)
+
+
+def _unavailable(request) -> HttpResponse:
+    """503: a short JSON error under /api/, the site's page elsewhere; rendered without the
+    database and without request context (no user, no session)."""
+    if request.path.startswith("/api/"):
+        answer = JsonResponse({"detail": "The service is temporarily unavailable; try again shortly."}, status=503)
+    else:
+        try:
+            answer = HttpResponse(loader.get_template("503.html").render({}), status=503)
+        except Exception:  # the page of last resort must not fail
+            log.exception("The 503 page could not be rendered")
+            answer = HttpResponse("Temporarily unavailable (503)", content_type="text/plain", status=503)
+    answer["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return answer
 
 
 def health(request):

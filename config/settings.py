@@ -170,7 +170,6 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     # Per user (per address for anonymous calls); sign-in attempts are limited by the lockout below.
     "DEFAULT_THROTTLE_CLASSES": ["config.throttles.UserThrottle"],
-    "EXCEPTION_HANDLER": "config.api.exception_handler",
     "DEFAULT_PARSER_CLASSES": [
         "config.parsers.SafeJSONParser",
         "rest_framework.parsers.FormParser",

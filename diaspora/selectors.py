@@ -17,7 +17,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.audit import audit_read
+from accounts.audit import audit_list, audit_read
 from accounts.models import Role, User
 from accounts.scoping import in_programmes
 
@@ -120,7 +120,8 @@ class DirectoryFilters:
 
 def directory(user: User, filters: DirectoryFilters) -> QuerySet[Person]:
     """The directory with its filters. A filter on a group of fields the viewer may not see
-    only matches people who show that group to them, so filtering cannot reveal hidden values."""
+    only matches people who show that group to them, so filtering cannot reveal hidden values.
+    A member of staff's reads of it are audited (the page read, with the filters)."""
     people = people_listed_for(user)
     expertise = group_visible_q(user, "expertise")
     if filters.field:
@@ -135,7 +136,8 @@ def directory(user: User, filters: DirectoryFilters) -> QuerySet[Person]:
         people = people.filter(group_visible_q(user, "location"), country=filters.country)
     if filters.q:
         people = _search(user, people, filters.q)
-    return people.prefetch_related("offers", "programmes").order_by("display_name", "id")
+    people = people.prefetch_related("offers", "programmes").order_by("display_name", "id")
+    return audit_list(people, viewer=user, query=vars(filters))
 
 
 def _json_contains(field: str, value: str) -> Q:

@@ -12,9 +12,9 @@ import datetime as dt
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from accounts.audit import audit_read
+from accounts.audit import audit_list, audit_read
 from accounts.models import Role, User
-from accounts.scoping import in_programmes
+from accounts.scoping import administered, in_programmes
 
 from .models import Episode, ObligationImport, ObligationRule, Participation
 
@@ -29,6 +29,26 @@ def participations_for_monitoring(user: User) -> QuerySet[Participation]:
     if user.is_authenticated and not user.is_superuser and user.role == Role.RESEARCHER:
         return Participation.objects.select_related("programme", "rule")
     return participations_administered(user)
+
+
+def participations_at_risk(user: User, programme_id: int) -> QuerySet[Participation]:
+    """The programme's participants at risk, soonest deadline first (audited: names are shown)."""
+    rows = (
+        participations_administered(user)
+        .filter(programme_id=programme_id, at_risk=True)
+        .order_by("deadline", "full_name", "id")
+    )
+    return audit_list(rows, viewer=user, query={"at_risk": "1"}, programme_id=programme_id)
+
+
+def participants_listed(user: User, **filters: str) -> QuerySet[Participation]:
+    """The administrators' participants list with its filters (`participant_filter`), audited."""
+    rows = participant_filter(participations_administered(user), **filters).order_by(
+        "programme__slug", "cohort", "full_name", "id"
+    )
+    slug = filters.get("programme")
+    programme_id = administered(user).filter(slug=slug).values_list("pk", flat=True).first() if slug else None
+    return audit_list(rows, viewer=user, query=filters, programme_id=programme_id)
 
 
 def participations_own(user: User) -> QuerySet[Participation]:

@@ -21,7 +21,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.http import Http404
 
-from accounts.audit import audit_read
+from accounts.audit import audit_list, audit_read
 from accounts.models import User
 from accounts.scoping import in_programmes
 
@@ -371,8 +371,9 @@ class ResponseFilters:
     value: str = ""
 
 
-def wave_responses(wave: Wave, filters: ResponseFilters) -> QuerySet[Response]:
-    """A wave's responses, newest first, with their version and invited respondent in the same query."""
+def wave_responses(wave: Wave, filters: ResponseFilters, *, viewer: User) -> QuerySet[Response]:
+    """A wave's responses, newest first, with their version and invited respondent in the same
+    query; the viewer's reads of them are audited (the page read, with the filters)."""
     responses = (
         Response.objects.filter(wave=wave)
         .select_related("version", "invitation__respondent")
@@ -396,7 +397,8 @@ def wave_responses(wave: Wave, filters: ResponseFilters) -> QuerySet[Response]:
         responses = responses.filter(
             invitation__respondent__in=members.filter(value=filters.value).values("respondent_id")
         )
-    return responses
+    query = {"wave": wave.slug, **vars(filters)}
+    return audit_list(responses, viewer=viewer, query=query, programme_id=wave.survey.programme_id)
 
 
 def wave_version_numbers(wave: Wave) -> list[int]:
@@ -434,10 +436,11 @@ def wave_text_field(wave: Wave, name: str, language: str) -> MergedField:
     return item
 
 
-def wave_text_answers(wave: Wave, name: str, *, status: str = "") -> QuerySet[Response]:
-    """The wave's responses that answered the text question `name`, newest first, with the answer as `text`."""
+def wave_text_answers(wave: Wave, name: str, *, status: str = "", viewer: User | None = None) -> QuerySet[Response]:
+    """The wave's responses that answered the text question `name`, newest first, with the answer
+    as `text`; listed to a `viewer`, their reads are audited (the page read, with the question)."""
     # Only the one value is read (not whole answer documents), compared as text.
-    return (
+    answers = (
         _wave_answered(wave, status)
         .annotate(text=Cast(KeyTextTransform(name, "answers"), TextField()))
         .exclude(text__isnull=True)
@@ -445,3 +448,7 @@ def wave_text_answers(wave: Wave, name: str, *, status: str = "") -> QuerySet[Re
         .only("id", "instance_id", "status", "created_at", "submitted_at", "language")
         .order_by("-id")
     )
+    if viewer is None:  # the questions page's latest few texts, read as text only
+        return answers
+    query = {"wave": wave.slug, "question": name, "status": status}
+    return audit_list(answers, viewer=viewer, query=query, programme_id=wave.survey.programme_id)

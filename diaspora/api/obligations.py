@@ -162,11 +162,7 @@ class ObligationAtRiskApi(APIView):
     )
     def get(self, request: Request) -> Response:
         programme = _programme(request)
-        rows = (
-            scope.participations_administered(request.user)
-            .filter(programme=programme, at_risk=True)
-            .order_by("deadline", "full_name", "id")[:1000]
-        )
+        rows = scope.participations_at_risk(request.user, programme.pk)[:1000]
         return Response([standing_data(p) for p in rows])
 
 

@@ -78,7 +78,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             statuses=ObligationStatus.choices,
             indicators=indicators,
             charts=_charts(indicators),
-            at_risk=participations.filter(at_risk=True).order_by("deadline", "full_name")[:20],
+            at_risk=scope.participations_at_risk(request.user, chosen.pk)[:20],
             at_risk_total=participations.filter(at_risk=True).count(),
             to_review=scope.documents_to_review(request.user).filter(participation__programme=chosen)[:20],
             imports=[
@@ -160,9 +160,7 @@ def participants(request: HttpRequest) -> HttpResponse:
         key: request.GET.get(key, "").strip()
         for key in ("programme", "cohort", "status", "at_risk", "region", "tier", "q")
     }
-    queryset = scope.participant_filter(
-        scope.participations_administered(request.user), search=filters.pop("q"), **filters
-    ).order_by("programme__slug", "cohort", "full_name", "id")
+    queryset = scope.participants_listed(request.user, search=filters.pop("q"), **filters)
     listing = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": listing,

@@ -169,7 +169,9 @@ def wave_responses(request: HttpRequest, slug: str) -> HttpResponse:
         versions=selectors_admin.wave_version_numbers(wave),
         attributes=selectors_admin.panel_attribute_keys(wave.panel),
     )
-    responses = selectors_admin.wave_responses(wave, form.filters() if form.is_bound else ResponseFilters())
+    responses = selectors_admin.wave_responses(
+        wave, form.filters() if form.is_bound else ResponseFilters(), viewer=request.user
+    )
     page = Paginator(responses, PAGE_SIZE).get_page(request.GET.get("page"))
     query = urlencode([(k, v) for k, v in request.GET.items() if k != "page"])
     back = request.GET.urlencode()  # the response page links back to this very table
@@ -224,7 +226,7 @@ def wave_text_answers(request: HttpRequest, slug: str, name: str) -> HttpRespons
     language = _label_language(request)
     status = _status_filter(request)
     question = selectors_admin.wave_text_field(wave, name, language)
-    answers = selectors_admin.wave_text_answers(wave, name, status=status)
+    answers = selectors_admin.wave_text_answers(wave, name, status=status, viewer=request.user)
     page = Paginator(answers, PAGE_SIZE).get_page(request.GET.get("page"))
     query = urlencode([(k, v) for k, v in request.GET.items() if k != "page"])
     context = {

@@ -3,7 +3,9 @@
 Sixty payloads (the usual filter-evasion shapes: script tags, event handlers, javascript: and
 data: links, broken-out attributes, SVG, template syntax) are stored where people type text:
 a survey's title, question labels and choice labels, a wave's name and an answer; registry display names, bios
-and tags; request titles and topics; message subjects and bodies. The pages that show them
+and tags; request titles and topics; message subjects and bodies; and as the names of uploaded
+files (imported XLSForms, obligation imports, episode documents, panel imports, official
+statistics imports: the admin's lists and pages too). The pages that show them
 are then opened in Chromium. Each payload, if it ran, would set `window.__xss` or open a
 dialog; none may, no element may carry an injected handler, and the Content-Security-Policy
 must report nothing (tests/browser/conftest.py fails the test on any violation).
@@ -223,5 +225,96 @@ def test_every_stored_payload_renders_inert(browser, live_server, stored):
     _assert_inert(page, "the member's inbox")
     page.click("#main a[href*='/registry/messages/']")
     _assert_inert(page, "a message")
+    assert dialogs == []
+    context.close()
+
+
+# --------------------------------------------------------------------------- uploaded file names
+
+OFFICIAL_HEADER = (
+    "indicator_code,indicator_name,ref_area,counterpart_area,flow,time_period,sex,age,education,specialty,scope,"
+    "obs_value,unit_measure,unit_mult,obs_status,source_org,source_type,source,comment\n"
+)
+
+
+def _official_file(n: int) -> bytes:
+    """A one-row SDMX-CSV file, different for each payload (the same content twice is refused)."""
+    row = f"EMIG_PERM,Departures,KAZ,_T,OUT,{1900 + n},_T,_T,_T,_T,_T,{1000 + n},PS,0,A,BNS,secondary_press,test,\n"
+    return (OFFICIAL_HEADER + row).encode()
+
+
+@pytest.fixture
+def stored_file_names(live_server, settings, tmp_path):
+    """Every payload as the name of an uploaded file, wherever one is kept and shown: imported
+    XLSForms, obligation imports (participants and episodes), episode documents, panel imports
+    and official statistics imports."""
+    import datetime as dt
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from accounts.models import Programme
+    from analytics.official.services import official_import
+    from diaspora.models import Episode, ObligationRule
+    from diaspora.services.obligation_imports import episodes_import, participants_import
+    from diaspora.services.obligations import episode_record
+    from surveys.models import Panel
+    from surveys.services.panels import panel_import
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    root = UserFactory(username="root", is_superuser=True, is_staff=True)
+    bolashak = Programme.objects.create(slug="bolashak", name="Bolashak")
+    ObligationRule.objects.create(programme=bolashak, version=1, name="rule", adopted_on=dt.date(2015, 1, 1),
+                                  cohorts_from=2010, months_required=60, window_months=96, countries=["KAZ"])  # fmt: skip
+    panel = Panel.objects.create(slug="alumni", name="Alumni", programme=bolashak)
+    versions = []
+    for n, payload in enumerate(PAYLOADS):
+        participants = participants_import(
+            programme=bolashak, user=root, filename=f"{payload}.csv",
+            data=f"external_id,full_name,email,cohort,graduation_date\nP-{n},Scholar {n},,2019,2023-06-30\n".encode(),
+        )  # fmt: skip
+        assert participants.errors == 0, participants.report
+        panel_import(panel=panel, user=root, filename=f"{payload}.csv", data=f"email\np{n}@example.org\n".encode())
+        result = official_import(content=_official_file(n), file_name=f"{payload}.csv", uploaded_by=root)
+        assert result.ok, result.report["issues"]
+    episodes_import(programme=bolashak, user=root, filename=f"{PAYLOADS[0]}.csv",
+                    data=b"external_id,kind,start,end,country,region,employer,specialty_related,source\n"
+                         b"P-0,employment,2023-09-01,,KAZ,KZ-71,Employer,yes,administrative\n")  # fmt: skip
+    scholar = bolashak.participations.get(external_id="P-1")
+    episode_record(scholar, {"kind": "employment", "start": dt.date(2024, 2, 1), "country": "KAZ"},
+                   source=Episode.Source.PARTICIPANT, user=root,
+                   document=SimpleUploadedFile(f"{PAYLOADS[3]}.pdf", b"%PDF-1.4\n", "application/pdf"))  # fmt: skip
+    for n in (0, 3, 17):  # the XLSForm's own file name, kept on its version
+        imported = survey_import_xlsform(
+            data=xlsform([{"type": "text", "name": "q", "label": "Q"}], [], {"form_id": f"f{n}", "form_title": "F"}),
+            filename=f"{PAYLOADS[n]}.xlsx", survey_slug=f"named-{n}", publish=True,
+        )  # fmt: skip
+        assert imported.version is not None, imported.report.errors
+        versions.append(imported.version)
+    return {"scholar": scholar, "versions": versions}
+
+
+def test_every_uploaded_file_name_renders_inert(browser, live_server, stored_file_names):
+    context = browser.new_context(locale="en-GB")
+    page = context.new_page()
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    _sign_in(page, live_server, "root")
+    latest_import = stored_file_names["scholar"].programme.obligation_imports.order_by("pk").last()
+    shown = {  # each page, and a file name it shows
+        "/registry/returns/?programme=bolashak": f"{PAYLOADS[0]}.csv",  # the latest imports, with their reports
+        "/admin/diaspora/obligationimport/": f"{PAYLOADS[17]}.csv",
+        f"/admin/diaspora/obligationimport/{latest_import.pk}/change/": f"{PAYLOADS[0]}.csv",
+        f"/registry/returns/participants/{stored_file_names['scholar'].pk}/": None,  # the episode's document
+        "/admin/surveys/panelimport/": f"{PAYLOADS[17]}.csv",
+        "/analytics/official/data/": f"{PAYLOADS[-1]}.csv",
+        "/admin/analytics/officialimport/": f"{PAYLOADS[17]}.csv",
+        **{f"/admin/surveys/surveyversion/{v.pk}/change/": f"{PAYLOADS[n]}.xlsx"
+           for n, v in zip((0, 3, 17), stored_file_names["versions"], strict=True)},
+    }  # fmt: skip
+    for path, name in shown.items():
+        page.goto(f"{live_server.url}{path}")
+        _assert_inert(page, path)
+        # shown as the text it is (in a closed <details> too, hence textContent)
+        assert name is None or name in page.evaluate("document.body.textContent"), (path, name)
     assert dialogs == []
     context.close()

@@ -90,3 +90,18 @@ def test_the_analytics_benchmark_runs_and_prints_its_table():
     assert result.returncode == 0, result.stderr[-3000:]
     assert "baseline" in result.stdout and "incremental" in result.stdout
     assert "frame incremental" in result.stdout and "tables written 0" in result.stdout, result.stdout
+
+
+@pytest.mark.postgres
+def test_the_audit_benchmark_runs_and_prints_its_table():
+    # named after this run's own database: never another run's
+    database = settings.DATABASE_URL.rsplit("/", 1)[0] + f"/{settings.DATABASES['default']['NAME']}_bench_audit"
+    result = subprocess.run(
+        [sys.executable, "bench/audit.py", "--database", database, "--rows", "20000"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "everyone who accessed one person" in result.stdout and "baseline" in result.stdout, result.stdout

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 
@@ -58,3 +60,32 @@ def test_health_reports_work_waiting_for_a_worker_and_its_age(client, settings, 
     assert body["workers"] == "behind"  # past HEALTH_JOB_WAIT_SECONDS (300)
     settings.HEALTH_JOB_WAIT_SECONDS = 3600
     assert client.get("/healthz").json()["workers"] == "ok"
+
+
+def _answered_while(error: Exception, request):
+    from config.api import server_error
+
+    try:
+        raise error
+    except Exception:  # Django calls its 500 handler inside its own except block
+        return server_error(request)
+
+
+@pytest.mark.parametrize("error", ["OperationalError", "InterfaceError"])
+def test_a_database_that_cannot_be_reached_is_answered_503_with_retry_after(rf, error):
+    from django import db
+
+    raised = getattr(db, error)("connection to server at 127.0.0.1 failed: Connection refused")
+    api = _answered_while(raised, rf.get("/api/v1/surveys/"))
+    assert api.status_code == 503 and api["Retry-After"] == "5"
+    assert json.loads(api.content) == {"detail": "The service is temporarily unavailable; try again shortly."}
+    page = _answered_while(raised, rf.get("/registry/"))
+    assert page.status_code == 503 and page["Retry-After"] == "5"
+    assert b"<h1>" in page.content and b"127.0.0.1" not in page.content and b"Traceback" not in page.content
+
+
+def test_other_errors_stay_500_without_retry_after(rf):
+    from django.db import IntegrityError
+
+    answer = _answered_while(IntegrityError("duplicate key"), rf.get("/api/v1/surveys/"))
+    assert answer.status_code == 500 and "Retry-After" not in answer

@@ -127,6 +127,28 @@ def test_a_change_is_an_updated_event_and_no_change_is_none(endpoint, respondent
     assert sorted(WebhookDelivery.objects.values_list("event", flat=True)) == ["response.created", "response.updated"]
 
 
+@pytest.mark.parametrize("event", ["response.created", "response.updated"])
+def test_a_response_is_not_stored_without_its_event(endpoint, respondent, version, monkeypatch, event):
+    """The database lost between the response and its event rows: neither is kept."""
+    from django.db import OperationalError
+
+    response, _ = submit(version, respondent, status="partial", answers={"age": 30})
+    before = response.content_hash
+
+    def lost(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(WebhookDelivery.objects, "bulk_create", lost)
+    with pytest.raises(OperationalError):
+        if event == "response.created":
+            submit(version, respondent, instance_id=uuid.uuid4())
+        else:
+            response_update(response=response, status="complete", answers=ANSWERS)
+    monkeypatch.undo()
+    assert list(version.survey.responses.values_list("content_hash", flat=True)) == [before]
+    assert list(WebhookDelivery.objects.values_list("event", flat=True)) == ["response.created"]
+
+
 def test_only_active_endpoints_for_the_event_are_told(endpoint, respondent, version, receiver):
     WebhookEndpoint.objects.create(survey=version.survey, url=receiver.url, secret="s", is_active=False)
     WebhookEndpoint.objects.create(survey=version.survey, url=receiver.url, secret="s", events=["response.updated"])
