@@ -56,7 +56,7 @@ RETAINED = [
     {
         "what": _(
             "The security log: the times of sign-ins and of actions on records, with the account number "
-            "and network address, but no name."
+            "and network address, but no name; for staff searches, the words searched for."
         ),  # fmt: skip
         "why": _(
             "The law on personal data requires a record of who accessed personal data, so that a breach "
