@@ -26,7 +26,7 @@ from accounts.models import User
 from accounts.scoping import in_programmes
 
 from .models import ExportJob, Invitation, Panel, PanelMember, Response, Survey, SurveyVersion, Wave
-from .selectors_summaries import wave_answer_tally, wave_tally_fields
+from .selectors_summaries import wave_answer_tally, wave_tally_fields, with_response_counts
 from .summaries import (  # noqa: F401 (re-exported: other apps read these from here)
     CHOICE_TYPES,
     LATEST_TEXTS,
@@ -64,11 +64,9 @@ def waves_visible_to(user: User) -> QuerySet[Wave]:
 
 
 def waves_overview(user: User) -> QuerySet[Wave]:
-    """The user's waves with their numbers of complete and partial responses (one query)."""
-    return waves_visible_to(user).annotate(
-        complete_count=Count("responses", filter=Q(responses__status=Response.Status.COMPLETE)),
-        partial_count=Count("responses", filter=Q(responses__status=Response.Status.PARTIAL)),
-    )
+    """The user's waves with their numbers of complete and partial responses (one query; the
+    counts are the ones the database keeps, not a count of every response)."""
+    return with_response_counts(waves_visible_to(user), complete="complete_count", partial="partial_count")
 
 
 def wave_get_for_admin(user: User, slug: str) -> Wave:
@@ -378,7 +376,8 @@ def wave_responses(wave: Wave, filters: ResponseFilters) -> QuerySet[Response]:
     responses = (
         Response.objects.filter(wave=wave)
         .select_related("version", "invitation__respondent")
-        .defer("answers")
+        # The table shows a version's number: not its form (tens of kilobytes a row).
+        .defer("answers", "version__content", "version__import_notes")
         .annotate(at=Coalesce("submitted_at", "created_at"))
         .order_by("-created_at", "-id")
     )

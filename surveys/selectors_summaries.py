@@ -30,6 +30,8 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from .models import Response, SurveyVersion, Wave, WaveDataVersion
 from .summaries import AnswerTally, MergedField, merged_fields, tally_answers
@@ -59,6 +61,16 @@ def wave_data_version(wave: Wave) -> DataVersion:
     """Where the wave's responses stand (one row read by its key; 0 before any was written)."""
     row = WaveDataVersion.objects.filter(wave_id=wave.pk).values_list("version", "resets").first()
     return DataVersion(*row) if row else DataVersion(0, 0)
+
+
+def with_response_counts(waves: QuerySet[Wave], *, complete: str = "", partial: str = "") -> QuerySet[Wave]:
+    """`waves` annotated with their numbers of complete and/or partial responses (named by the
+    arguments), read from the counts the database keeps, not by counting every response."""
+    counts = WaveDataVersion.objects.filter(wave_id=OuterRef("pk"))
+    named = {name: field for name, field in ((complete, "complete"), (partial, "partial")) if name}
+    return waves.annotate(
+        **{name: Coalesce(Subquery(counts.values(field)[:1]), Value(0)) for name, field in named.items()}
+    )
 
 
 def _cache_key(wave: Wave, status: str) -> str:

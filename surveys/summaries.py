@@ -258,7 +258,8 @@ def _choice_rows(item: MergedField, counts: Counter, answered: int) -> list[dict
     labels = dict(item.choices)
     names = [name for name, _ in item.choices] + sorted(set(counts) - set(labels))
     if len(names) > MANY_CHOICES:
-        names = [name for name, _ in counts.most_common()]
+        # Most given first; ties by code, so the order does not depend on the order answers came in.
+        names = [name for name, _ in sorted(counts.items(), key=lambda item: (-item[1], str(item[0])))]
     return [
         {
             "name": name,

@@ -5,31 +5,36 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('surveys', '0009_webhook_public_addresses'),
+        ("surveys", "0009_webhook_public_addresses"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='WaveDataVersion',
+            name="WaveDataVersion",
             fields=[
-                ('wave_id', models.BigIntegerField(primary_key=True, serialize=False)),
-                ('version', models.BigIntegerField(default=0)),
-                ('resets', models.BigIntegerField(default=0)),
-                ('last_xid', models.BigIntegerField(blank=True, null=True)),
-                ('last_statement', models.DateTimeField(blank=True, null=True)),
+                ("wave_id", models.BigIntegerField(primary_key=True, serialize=False)),
+                ("version", models.BigIntegerField(default=0)),
+                ("resets", models.BigIntegerField(default=0)),
+                ("complete", models.BigIntegerField(default=0)),
+                ("partial", models.BigIntegerField(default=0)),
+                ("last_xid", models.BigIntegerField(blank=True, null=True)),
+                ("last_statement", models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.AddField(
-            model_name='response',
-            name='data_version',
+            model_name="response",
+            name="data_version",
             field=models.BigIntegerField(db_default=0, default=0, editable=False),
         ),
         migrations.AddIndex(
-            model_name='response',
-            index=models.Index(fields=['wave', 'data_version'], include=('status',), name='response_wave_data_version'),
+            model_name="response",
+            index=models.Index(fields=["wave", "data_version"], include=("status",), name="response_wave_data_version"),
+        ),
+        migrations.AddIndex(
+            model_name="response",
+            index=models.Index(fields=["wave", "-created_at", "-id"], name="response_wave_newest"),
         ),
     ]
 
@@ -39,12 +44,14 @@ class Migration(migrations.Migration):
 # The counter row stays locked until the transaction commits, so versions follow commit order.
 # A response that was complete and changes or leaves its wave also moves `resets`.
 POSTGRESQL = """
-CREATE FUNCTION surveys_wave_data_bump(wave bigint, reset boolean) RETURNS bigint LANGUAGE plpgsql AS $$
+CREATE FUNCTION surveys_wave_data_bump(wave bigint, reset boolean, complete_delta integer, partial_delta integer)
+RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
     taken bigint;
 BEGIN
     UPDATE surveys_wavedataversion
        SET version = version + 1, resets = resets + reset::int,
+           complete = complete + complete_delta, partial = partial + partial_delta,
            last_xid = txid_current(), last_statement = statement_timestamp()
      WHERE wave_id = wave
        AND (last_xid IS DISTINCT FROM txid_current() OR last_statement IS DISTINCT FROM statement_timestamp())
@@ -52,19 +59,27 @@ BEGIN
     IF taken IS NOT NULL THEN
         RETURN taken;
     END IF;
-    -- Taken already by this statement (then only a reset is added), or the wave's first change.
-    INSERT INTO surveys_wavedataversion AS v (wave_id, version, resets, last_xid, last_statement)
-    VALUES (wave, 1, reset::int, txid_current(), statement_timestamp())
-    ON CONFLICT (wave_id) DO UPDATE SET resets = v.resets + EXCLUDED.resets
+    -- Taken already by this statement (then only the counts move), or the wave's first change.
+    INSERT INTO surveys_wavedataversion AS v (wave_id, version, resets, complete, partial, last_xid, last_statement)
+    VALUES (wave, 1, reset::int, complete_delta, partial_delta, txid_current(), statement_timestamp())
+    ON CONFLICT (wave_id) DO UPDATE SET resets = v.resets + EXCLUDED.resets,
+        complete = v.complete + EXCLUDED.complete, partial = v.partial + EXCLUDED.partial
     RETURNING v.version INTO taken;
     RETURN taken;
 END
 $$;
 CREATE FUNCTION surveys_response_data_version() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    old_complete integer := 0;
+    old_partial integer := 0;
 BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        old_complete := (OLD.status = 'complete')::int;
+        old_partial := (OLD.status = 'partial')::int;
+    END IF;
     IF TG_OP = 'DELETE' THEN
         IF OLD.wave_id IS NOT NULL THEN
-            PERFORM surveys_wave_data_bump(OLD.wave_id, OLD.status = 'complete');
+            PERFORM surveys_wave_data_bump(OLD.wave_id, OLD.status = 'complete', -old_complete, -old_partial);
         END IF;
         RETURN OLD;
     END IF;
@@ -74,13 +89,20 @@ BEGIN
             NEW.data_version := OLD.data_version;  -- nothing a summary shows changed
             RETURN NEW;
         END IF;
-        IF OLD.wave_id IS NOT NULL AND OLD.wave_id IS DISTINCT FROM NEW.wave_id THEN
-            PERFORM surveys_wave_data_bump(OLD.wave_id, OLD.status = 'complete');
+        IF OLD.wave_id IS DISTINCT FROM NEW.wave_id THEN
+            IF OLD.wave_id IS NOT NULL THEN
+                PERFORM surveys_wave_data_bump(OLD.wave_id, OLD.status = 'complete', -old_complete, -old_partial);
+            END IF;
+            old_complete := 0;  -- counted in the wave it left
+            old_partial := 0;
         END IF;
     END IF;
     IF NEW.wave_id IS NOT NULL THEN
         NEW.data_version := surveys_wave_data_bump(
-            NEW.wave_id, TG_OP = 'UPDATE' AND OLD.status = 'complete' AND OLD.wave_id = NEW.wave_id
+            NEW.wave_id,
+            COALESCE(TG_OP = 'UPDATE' AND OLD.status = 'complete' AND OLD.wave_id = NEW.wave_id, false),
+            (NEW.status = 'complete')::int - old_complete,
+            (NEW.status = 'partial')::int - old_partial
         );
     END IF;
     RETURN NEW;
@@ -92,20 +114,32 @@ CREATE TRIGGER surveys_response_data_version BEFORE INSERT OR UPDATE OR DELETE O
 POSTGRESQL_REVERSE = """
 DROP TRIGGER IF EXISTS surveys_response_data_version ON surveys_response;
 DROP FUNCTION IF EXISTS surveys_response_data_version();
-DROP FUNCTION IF EXISTS surveys_wave_data_bump(bigint, boolean);
+DROP FUNCTION IF EXISTS surveys_wave_data_bump(bigint, boolean, integer, integer);
+"""
+# The waves' responses as they stand when this runs, counted once.
+COUNTS = """
+INSERT INTO surveys_wavedataversion (wave_id, version, resets, complete, partial)
+SELECT wave_id, 0, 0, COUNT(*) FILTER (WHERE status = 'complete'), COUNT(*) FILTER (WHERE status = 'partial')
+  FROM surveys_response WHERE wave_id IS NOT NULL GROUP BY wave_id
 """
 # SQLite has one writer at a time: every change simply takes the next number.
 _SQLITE_BUMP = """
-    INSERT OR IGNORE INTO surveys_wavedataversion (wave_id, version, resets) VALUES ({wave}, 0, 0);
-    UPDATE surveys_wavedataversion SET version = version + 1, resets = resets + ({reset})
+    INSERT OR IGNORE INTO surveys_wavedataversion (wave_id, version, resets, complete, partial)
+    VALUES ({wave}, 0, 0, 0, 0);
+    UPDATE surveys_wavedataversion SET version = version + 1, resets = resets + ({reset}),
+        complete = complete + ({complete}), partial = partial + ({partial})
      WHERE wave_id = {wave};
 """
+_OLD_LEFT = dict(
+    reset="OLD.status = 'complete'", complete="-(OLD.status = 'complete')", partial="-(OLD.status = 'partial')"
+)
+_SAME_WAVE = "OLD.wave_id IS NEW.wave_id"
 SQLITE = [
     f"""
 CREATE TRIGGER surveys_response_data_version_insert AFTER INSERT ON surveys_response
 WHEN NEW.wave_id IS NOT NULL
 BEGIN
-    {_SQLITE_BUMP.format(wave="NEW.wave_id", reset="0")}
+    {_SQLITE_BUMP.format(wave="NEW.wave_id", reset="0", complete="NEW.status = 'complete'", partial="NEW.status = 'partial'")}
     UPDATE surveys_response SET data_version =
         (SELECT version FROM surveys_wavedataversion WHERE wave_id = NEW.wave_id) WHERE id = NEW.id;
 END;
@@ -114,7 +148,7 @@ END;
 CREATE TRIGGER surveys_response_data_version_left AFTER UPDATE OF answers, status, wave_id ON surveys_response
 WHEN OLD.wave_id IS NOT NULL AND NEW.wave_id IS NOT OLD.wave_id
 BEGIN
-    {_SQLITE_BUMP.format(wave="OLD.wave_id", reset="OLD.status = 'complete'")}
+    {_SQLITE_BUMP.format(wave="OLD.wave_id", **_OLD_LEFT)}
 END;
 """,
     f"""
@@ -122,7 +156,14 @@ CREATE TRIGGER surveys_response_data_version_update AFTER UPDATE OF answers, sta
 WHEN NEW.wave_id IS NOT NULL AND (NEW.answers IS NOT OLD.answers OR NEW.status IS NOT OLD.status
     OR NEW.wave_id IS NOT OLD.wave_id)
 BEGIN
-    {_SQLITE_BUMP.format(wave="NEW.wave_id", reset="OLD.status = 'complete' AND OLD.wave_id IS NEW.wave_id")}
+    {
+        _SQLITE_BUMP.format(
+            wave="NEW.wave_id",
+            reset=f"OLD.status = 'complete' AND {_SAME_WAVE}",
+            complete=f"(NEW.status = 'complete') - (OLD.status = 'complete' AND {_SAME_WAVE})",
+            partial=f"(NEW.status = 'partial') - (OLD.status = 'partial' AND {_SAME_WAVE})",
+        )
+    }
     UPDATE surveys_response SET data_version =
         (SELECT version FROM surveys_wavedataversion WHERE wave_id = NEW.wave_id) WHERE id = NEW.id;
 END;
@@ -131,7 +172,7 @@ END;
 CREATE TRIGGER surveys_response_data_version_delete AFTER DELETE ON surveys_response
 WHEN OLD.wave_id IS NOT NULL
 BEGIN
-    {_SQLITE_BUMP.format(wave="OLD.wave_id", reset="OLD.status = 'complete'")}
+    {_SQLITE_BUMP.format(wave="OLD.wave_id", **_OLD_LEFT)}
 END;
 """,
 ]
@@ -148,6 +189,7 @@ def triggers(apps, schema_editor):
     statements = [POSTGRESQL] if vendor == "postgresql" else SQLITE if vendor == "sqlite" else None
     if statements is None:
         raise RuntimeError(f"no response data-version trigger for the {vendor} database")
+    schema_editor.execute(COUNTS)
     for statement in statements:
         schema_editor.execute(statement)
 
@@ -156,6 +198,7 @@ def drop_triggers(apps, schema_editor):
     vendor = schema_editor.connection.vendor
     for statement in [POSTGRESQL_REVERSE] if vendor == "postgresql" else SQLITE_REVERSE:
         schema_editor.execute(statement)
+    schema_editor.execute("DELETE FROM surveys_wavedataversion")
 
 
 Migration.operations.append(migrations.RunPython(triggers, drop_triggers))

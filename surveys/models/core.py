@@ -245,6 +245,9 @@ class Response(models.Model):
             models.Index(fields=["wave", "updated_at"], include=["status", "id"], name="response_wave_changes"),
             # A wave's responses changed after a data version (the staff summaries' increments).
             models.Index(fields=["wave", "data_version"], include=["status"], name="response_wave_data_version"),
+            # A wave's responses table, newest first: its page read from the index, not by
+            # sorting every response of the wave.
+            models.Index(fields=["wave", "-created_at", "-id"], name="response_wave_newest"),
         ]
 
     def __str__(self) -> str:
@@ -282,12 +285,17 @@ class WaveDataVersion(models.Model):
     committed. ``resets`` grows when a response that was complete changes or leaves the wave
     (what was counted from it no longer holds), so summaries kept from complete responses can
     be brought up to date by adding the responses written after their version, unless
-    ``resets`` moved. Read by ``surveys.selectors_summaries``.
+    ``resets`` moved. The row also counts the wave's complete and partial responses, so pages
+    that show those numbers read one row instead of counting every response. Read by
+    ``surveys.selectors_summaries``.
     """
 
     wave_id = models.BigIntegerField(primary_key=True)
     version = models.BigIntegerField(default=0)
     resets = models.BigIntegerField(default=0)
+    # The wave's responses by status, counted as they change (the counts pages show).
+    complete = models.BigIntegerField(default=0)
+    partial = models.BigIntegerField(default=0)
     # The statement that took `version` last (PostgreSQL: its transaction and start time): its
     # further rows reuse the number, so a COPY or a bulk insert takes one, not one per row.
     last_xid = models.BigIntegerField(null=True, blank=True)
