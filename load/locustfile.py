@@ -111,41 +111,57 @@ class Staff(HttpUser):
     wait_time = between(3, 10)
 
     def on_start(self) -> None:
-        accounts = _accounts()["staff"]
-        username, password = random.choice(accounts)
+        accounts = _accounts()
+        # Signed in already (a session made before the run, as a sign-in earlier that day would).
+        self.client.cookies.set("sessionid", random.choice(accounts["sessions"]))
+        self.account = random.choice(accounts["staff"])
+        self.waves = STAFF_WAVES.split(",")
+
+    @task(1)
+    def sign_in_again(self) -> None:
+        """Now and then a staff member signs out and in again (about one staff task in 130)."""
+        if random.random() > 0.1:
+            return
+        self.client.cookies.clear()
         login = self.client.get("/accounts/login/", name="/accounts/login/")
         token = CSRF.search(login.text or "")
+        username, password = self.account
         self.client.post(
             "/accounts/login/",
             {"csrfmiddlewaretoken": token.group(1) if token else "", "username": username, "password": password},
             name="/accounts/login/ (sign in)",
         )
-        self.waves = STAFF_WAVES.split(",")
+
+    def get(self, path: str, name: str) -> None:
+        """A page that must be the page asked for: the sign-in page instead is a failure."""
+        with self.client.get(path, name=name, catch_response=True) as reply:
+            if "/accounts/login/" in reply.url:
+                reply.failure("not signed in")
 
     @task(2)
     def wave_list(self) -> None:
-        self.client.get("/staff/", name="/staff/")
+        self.get("/staff/", name="/staff/")
 
     @task(3)
     def dashboard(self) -> None:
-        self.client.get(f"/staff/waves/{random.choice(self.waves)}/", name="/staff/waves/[wave]/")
+        self.get(f"/staff/waves/{random.choice(self.waves)}/", name="/staff/waves/[wave]/")
 
     @task(3)
     def question_summaries(self) -> None:
         wave = random.choice(self.waves)
-        self.client.get(f"/staff/waves/{wave}/questions/", name="/staff/waves/[wave]/questions/")
+        self.get(f"/staff/waves/{wave}/questions/", name="/staff/waves/[wave]/questions/")
 
     @task(1)
     def responses(self) -> None:
-        self.client.get(f"/staff/waves/{random.choice(self.waves)}/responses/", name="/staff/waves/[wave]/responses/")
+        self.get(f"/staff/waves/{random.choice(self.waves)}/responses/", name="/staff/waves/[wave]/responses/")
 
     @task(2)
     def analysis(self) -> None:
-        self.client.get(f"/analytics/waves/{random.choice(self.waves)}/", name="/analytics/waves/[wave]/")
+        self.get(f"/analytics/waves/{random.choice(self.waves)}/", name="/analytics/waves/[wave]/")
 
     @task(1)
     def monitoring(self) -> None:
-        self.client.get(f"/analytics/monitoring/{random.choice(PILLARS)}/", name="/analytics/monitoring/[pillar]/")
+        self.get(f"/analytics/monitoring/{random.choice(PILLARS)}/", name="/analytics/monitoring/[pillar]/")
 
 
 class ApiClient(HttpUser):
