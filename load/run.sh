@@ -8,7 +8,7 @@
 # 3. locust headless (load/locustfile.py): LOAD_USERS users, LOAD_SPAWN_RATE a second, LOAD_TIME;
 # 4. the table (load/report.py); every process started here is stopped on the way out.
 #
-# Quick check: LOAD_TIME=1m LOAD_RESPONSES_PER_WAVE=2000 make load
+# Quick check: LOAD_TIME=1m LOAD_RESPONSES_PER_WAVE=2000 make load (LOAD_SEED=0 reuses the last database)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -42,6 +42,9 @@ stop() {
 }
 trap stop EXIT
 
+if [ "${LOAD_SEED:-1}" = "0" ]; then
+  echo "== reusing the database $DB as the last run left it (LOAD_SEED=0)"
+else
 echo "== a fresh database $DB, Redis $REDIS_URL emptied"
 "$BIN/python" - <<EOF
 import psycopg, redis
@@ -62,6 +65,7 @@ SECONDS=0
   "$BIN/python" load/accounts.py "$OUT/accounts.json"
 } > "$OUT/seed.log" 2>&1 || { tail -40 "$OUT/seed.log"; exit 1; }
 echo "   seeded in ${SECONDS} s"
+fi
 
 echo "== gunicorn ($WEB_WORKERS workers), a Celery worker and beat"
 GUNICORN_BIND="127.0.0.1:$PORT" GUNICORN_WORKERS="$WEB_WORKERS" \
