@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -35,6 +36,8 @@ from django.db.models.functions import Coalesce
 
 from .models import Response, SurveyVersion, Wave, WaveDataVersion
 from .summaries import AnswerTally, MergedField, merged_fields, tally_answers
+
+logger = logging.getLogger(__name__)
 
 COMPLETE = Response.Status.COMPLETE
 CACHE_SECONDS = 7 * 24 * 3600  # a tally not viewed for a week is made again when asked for
@@ -145,11 +148,18 @@ def _brought_up_to_date(wave: Wave, status: str, kept: KeptTally | None) -> Kept
 def wave_answer_tally(wave: Wave, status: str = "") -> KeptTally:
     """The tally of the wave's responses of `status` ("" for all) as they stand now."""
     key = _cache_key(wave, status)
-    kept: KeptTally | None = cache.get(key)
+    try:
+        kept: KeptTally | None = cache.get(key)
+    except Exception:  # the cache (Redis) is down: the page is made from the rows, only slower
+        logger.warning("summaries: the cache could not be read; tallying wave %s afresh", wave.pk, exc_info=True)
+        kept = None
     if kept is not None and kept.data == wave_data_version(wave):
         return kept
     kept = _brought_up_to_date(wave, status, kept)
-    cache.set(key, kept, CACHE_SECONDS)
+    try:
+        cache.set(key, kept, CACHE_SECONDS)
+    except Exception:  # as above: the next view tallies again
+        logger.warning("summaries: the cache could not be written for wave %s", wave.pk, exc_info=True)
     return kept
 
 

@@ -42,44 +42,47 @@ class Migration(migrations.Migration):
 # Every change to a response's answers, status or wave takes its wave's next data version (once
 # per statement and wave: the statement's further rows reuse it) and writes it on the row.
 # The counter row stays locked until the transaction commits, so versions follow commit order.
-# A response that was complete and changes or leaves its wave also moves `resets`.
+# A response that was complete and changes or leaves its wave also moves `resets`. On
+# PostgreSQL the counts by status move once per statement (transition tables), so a COPY of a
+# million rows writes the counter row twice, not a million times.
 POSTGRESQL = """
-CREATE FUNCTION surveys_wave_data_bump(wave bigint, reset boolean, complete_delta integer, partial_delta integer)
-RETURNS bigint LANGUAGE plpgsql AS $$
+CREATE FUNCTION surveys_wave_data_bump(wave bigint, reset boolean) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
     taken bigint;
+    same boolean;
 BEGIN
-    UPDATE surveys_wavedataversion
-       SET version = version + 1, resets = resets + reset::int,
-           complete = complete + complete_delta, partial = partial + partial_delta,
-           last_xid = txid_current(), last_statement = statement_timestamp()
-     WHERE wave_id = wave
-       AND (last_xid IS DISTINCT FROM txid_current() OR last_statement IS DISTINCT FROM statement_timestamp())
-    RETURNING version INTO taken;
-    IF taken IS NOT NULL THEN
-        RETURN taken;
-    END IF;
-    -- Taken already by this statement (then only the counts move), or the wave's first change.
-    INSERT INTO surveys_wavedataversion AS v (wave_id, version, resets, complete, partial, last_xid, last_statement)
-    VALUES (wave, 1, reset::int, complete_delta, partial_delta, txid_current(), statement_timestamp())
-    ON CONFLICT (wave_id) DO UPDATE SET resets = v.resets + EXCLUDED.resets,
-        complete = v.complete + EXCLUDED.complete, partial = v.partial + EXCLUDED.partial
-    RETURNING v.version INTO taken;
-    RETURN taken;
+    LOOP
+        -- A statement's further rows in the wave reuse its number: a read, not one more version
+        -- of the row per row (a COPY of a million responses would otherwise pile up a million).
+        SELECT version, last_xid = txid_current() AND last_statement = statement_timestamp()
+          INTO taken, same FROM surveys_wavedataversion WHERE wave_id = wave;
+        IF same THEN
+            IF reset THEN
+                UPDATE surveys_wavedataversion SET resets = resets + 1 WHERE wave_id = wave;
+            END IF;
+            RETURN taken;
+        END IF;
+        -- Its first change takes the next number (the row is then locked until the transaction
+        -- commits; a concurrent writer waits here and then takes the number after).
+        UPDATE surveys_wavedataversion
+           SET version = version + 1, resets = resets + reset::int,
+               last_xid = txid_current(), last_statement = statement_timestamp()
+         WHERE wave_id = wave
+        RETURNING version INTO taken;
+        IF taken IS NOT NULL THEN
+            RETURN taken;
+        END IF;
+        -- The wave's first change: its row, then the number as above.
+        INSERT INTO surveys_wavedataversion (wave_id, version, resets, complete, partial)
+        VALUES (wave, 0, 0, 0, 0) ON CONFLICT (wave_id) DO NOTHING;
+    END LOOP;
 END
 $$;
 CREATE FUNCTION surveys_response_data_version() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    old_complete integer := 0;
-    old_partial integer := 0;
 BEGIN
-    IF TG_OP <> 'INSERT' THEN
-        old_complete := (OLD.status = 'complete')::int;
-        old_partial := (OLD.status = 'partial')::int;
-    END IF;
     IF TG_OP = 'DELETE' THEN
         IF OLD.wave_id IS NOT NULL THEN
-            PERFORM surveys_wave_data_bump(OLD.wave_id, OLD.status = 'complete', -old_complete, -old_partial);
+            PERFORM surveys_wave_data_bump(OLD.wave_id, OLD.status = 'complete');
         END IF;
         RETURN OLD;
     END IF;
@@ -89,20 +92,13 @@ BEGIN
             NEW.data_version := OLD.data_version;  -- nothing a summary shows changed
             RETURN NEW;
         END IF;
-        IF OLD.wave_id IS DISTINCT FROM NEW.wave_id THEN
-            IF OLD.wave_id IS NOT NULL THEN
-                PERFORM surveys_wave_data_bump(OLD.wave_id, OLD.status = 'complete', -old_complete, -old_partial);
-            END IF;
-            old_complete := 0;  -- counted in the wave it left
-            old_partial := 0;
+        IF OLD.wave_id IS NOT NULL AND OLD.wave_id IS DISTINCT FROM NEW.wave_id THEN
+            PERFORM surveys_wave_data_bump(OLD.wave_id, OLD.status = 'complete');
         END IF;
     END IF;
     IF NEW.wave_id IS NOT NULL THEN
         NEW.data_version := surveys_wave_data_bump(
-            NEW.wave_id,
-            COALESCE(TG_OP = 'UPDATE' AND OLD.status = 'complete' AND OLD.wave_id = NEW.wave_id, false),
-            (NEW.status = 'complete')::int - old_complete,
-            (NEW.status = 'partial')::int - old_partial
+            NEW.wave_id, COALESCE(TG_OP = 'UPDATE' AND OLD.status = 'complete' AND OLD.wave_id = NEW.wave_id, false)
         );
     END IF;
     RETURN NEW;
@@ -110,11 +106,51 @@ END
 $$;
 CREATE TRIGGER surveys_response_data_version BEFORE INSERT OR UPDATE OR DELETE ON surveys_response
     FOR EACH ROW EXECUTE FUNCTION surveys_response_data_version();
+
+-- The counts by status move once per statement and wave, from the statement's rows before and after.
+CREATE FUNCTION surveys_response_counts() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        UPDATE surveys_wavedataversion v SET complete = v.complete + t.complete, partial = v.partial + t.partial
+          FROM (SELECT wave_id, COUNT(*) FILTER (WHERE status = 'complete') AS complete,
+                       COUNT(*) FILTER (WHERE status = 'partial') AS partial
+                  FROM new_rows WHERE wave_id IS NOT NULL GROUP BY wave_id) t
+         WHERE v.wave_id = t.wave_id AND (t.complete <> 0 OR t.partial <> 0);
+    ELSIF TG_OP = 'DELETE' THEN
+        UPDATE surveys_wavedataversion v SET complete = v.complete - t.complete, partial = v.partial - t.partial
+          FROM (SELECT wave_id, COUNT(*) FILTER (WHERE status = 'complete') AS complete,
+                       COUNT(*) FILTER (WHERE status = 'partial') AS partial
+                  FROM old_rows WHERE wave_id IS NOT NULL GROUP BY wave_id) t
+         WHERE v.wave_id = t.wave_id AND (t.complete <> 0 OR t.partial <> 0);
+    ELSE
+        UPDATE surveys_wavedataversion v SET complete = v.complete + t.complete, partial = v.partial + t.partial
+          FROM (SELECT wave_id, SUM(c) AS complete, SUM(p) AS partial FROM (
+                    SELECT wave_id, (status = 'complete')::int AS c, (status = 'partial')::int AS p
+                      FROM new_rows WHERE wave_id IS NOT NULL
+                    UNION ALL
+                    SELECT wave_id, -(status = 'complete')::int, -(status = 'partial')::int
+                      FROM old_rows WHERE wave_id IS NOT NULL
+                ) changes GROUP BY wave_id) t
+         WHERE v.wave_id = t.wave_id AND (t.complete <> 0 OR t.partial <> 0);
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER surveys_response_counts_insert AFTER INSERT ON surveys_response
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION surveys_response_counts();
+CREATE TRIGGER surveys_response_counts_update AFTER UPDATE ON surveys_response
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION surveys_response_counts();
+CREATE TRIGGER surveys_response_counts_delete AFTER DELETE ON surveys_response
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION surveys_response_counts();
 """
 POSTGRESQL_REVERSE = """
+DROP TRIGGER IF EXISTS surveys_response_counts_insert ON surveys_response;
+DROP TRIGGER IF EXISTS surveys_response_counts_update ON surveys_response;
+DROP TRIGGER IF EXISTS surveys_response_counts_delete ON surveys_response;
+DROP FUNCTION IF EXISTS surveys_response_counts();
 DROP TRIGGER IF EXISTS surveys_response_data_version ON surveys_response;
 DROP FUNCTION IF EXISTS surveys_response_data_version();
-DROP FUNCTION IF EXISTS surveys_wave_data_bump(bigint, boolean, integer, integer);
+DROP FUNCTION IF EXISTS surveys_wave_data_bump(bigint, boolean);
 """
 # The waves' responses as they stand when this runs, counted once.
 COUNTS = """
