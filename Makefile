@@ -7,7 +7,7 @@ PORT ?= 8000
 # Test processes (pytest-xdist): one per core by default; TEST_PROCESSES=0 runs in this process.
 TEST_PROCESSES ?= auto
 
-.PHONY: run test lint format bench migrate demo messages clean
+.PHONY: run test lint format bench load migrate demo messages clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
@@ -62,6 +62,11 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/analytics.py
 	$(BIN)/python bench/research_export.py
 	$(BIN)/python bench/audit.py
+
+# 200 simulated users for 5 minutes against gunicorn, PostgreSQL, Redis and Celery on this
+# machine (load/run.sh says what it starts and which settings change it); never run in CI.
+load: $(VENV)/.installed-dev
+	BIN=$(BIN) bash load/run.sh
 
 messages: $(VENV)/.installed-dev
 	DEBUG=1 $(BIN)/python manage.py makemessages -l kk -l ru --no-obsolete --ignore=.venv --ignore=tests --ignore=bench --ignore=templates/rest_framework --ignore=templates/drf_spectacular

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from accounts.models import Role, User
 from accounts.scoping import is_programme_admin, programme_q
-from surveys.models import Response, Wave
+from surveys.models import Wave
+from surveys.selectors_summaries import with_response_counts
 
 from .models import AggregationJob, IndicatorTable, WaveAnalysis
 
@@ -47,11 +48,10 @@ def _wave_q(user: User, path: str = "") -> Q:
 
 
 def analysis_waves(user: User) -> QuerySet[Wave]:
-    """Waves whose analysis the user may read, with their complete-response counts."""
+    """Waves whose analysis the user may read, with their complete-response counts (kept by the
+    database as responses change: no view counts every response)."""
     waves = Wave.objects.filter(_wave_q(user)).select_related("survey", "survey__programme")
-    return waves.annotate(complete=Count("responses", filter=Q(responses__status=Response.Status.COMPLETE))).order_by(
-        "survey__slug", "-opens_at"
-    )
+    return with_response_counts(waves, complete="complete").order_by("survey__slug", "-opens_at")
 
 
 def analysis_overview(user: User) -> list[dict[str, Any]]:

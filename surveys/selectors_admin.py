@@ -26,6 +26,7 @@ from accounts.models import User
 from accounts.scoping import in_programmes
 
 from .models import ExportJob, Invitation, Panel, PanelMember, Response, Survey, SurveyVersion, Wave
+from .selectors_summaries import wave_answer_tally, wave_tally_fields, with_response_counts
 from .summaries import (  # noqa: F401 (re-exported: other apps read these from here)
     CHOICE_TYPES,
     LATEST_TEXTS,
@@ -36,6 +37,7 @@ from .summaries import (  # noqa: F401 (re-exported: other apps read these from 
     QuestionSummary,
     merged_fields,
     name_countries,
+    summaries_from_tally,
     summarise_answers,
 )
 
@@ -62,11 +64,9 @@ def waves_visible_to(user: User) -> QuerySet[Wave]:
 
 
 def waves_overview(user: User) -> QuerySet[Wave]:
-    """The user's waves with their numbers of complete and partial responses (one query)."""
-    return waves_visible_to(user).annotate(
-        complete_count=Count("responses", filter=Q(responses__status=Response.Status.COMPLETE)),
-        partial_count=Count("responses", filter=Q(responses__status=Response.Status.PARTIAL)),
-    )
+    """The user's waves with their numbers of complete and partial responses (one query; the
+    counts are the ones the database keeps, not a count of every response)."""
+    return with_response_counts(waves_visible_to(user), complete="complete_count", partial="partial_count")
 
 
 def wave_get_for_admin(user: User, slug: str) -> Wave:
@@ -377,7 +377,8 @@ def wave_responses(wave: Wave, filters: ResponseFilters, *, viewer: User) -> Que
     responses = (
         Response.objects.filter(wave=wave)
         .select_related("version", "invitation__respondent")
-        .defer("answers")
+        # The table shows a version's number: not its form (tens of kilobytes a row).
+        .defer("answers", "version__content", "version__import_notes")
         .annotate(at=Coalesce("submitted_at", "created_at"))
         .order_by("-created_at", "-id")
     )
@@ -414,18 +415,11 @@ def _wave_answered(wave: Wave, status: str) -> QuerySet[Response]:
 
 
 def wave_question_summaries(wave: Wave, *, language: str, status: str = "") -> list[QuestionSummary]:
-    """Summaries over the wave's responses (one streamed query of their answers), with the latest
-    answers of each free-text question (one small query each, newest first)."""
-    answers = _wave_answered(wave, status).order_by().values_list("answers", flat=True).iterator(chunk_size=2000)
-    fields = wave_fields(wave, language)
-    summaries = summarise_answers(fields, answers)
-    top_level = {f.name for f in fields if f.repeat is None}  # entries' texts are in the export's repeat table
-    for summary in summaries:
-        summary.listed = summary.name in top_level
-        if summary.type in TEXT_TYPES and summary.answered and summary.listed:
-            latest = wave_text_answers(wave, summary.name, status=status).values_list("text", flat=True)
-            summary.texts = list(latest[:LATEST_TEXTS])
-    return summaries
+    """Summaries over the wave's responses of `status` ("" for all), with the latest answers of each
+    free-text question, from the tally kept up to date in ``selectors_summaries`` (no answer is read
+    when nothing changed since the last view)."""
+    kept = wave_answer_tally(wave, status)
+    return summaries_from_tally(wave_tally_fields(kept, language), kept.tally)
 
 
 def wave_text_field(wave: Wave, name: str, language: str) -> MergedField:

@@ -8,7 +8,8 @@ language, and country codes named in a language. The selectors in
 
 from __future__ import annotations
 
-import statistics
+import json
+import math
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -161,44 +162,104 @@ def _field_values(fields: list[MergedField], document: dict[str, Any]) -> Iterab
                 yield item, entry.get(item.name)
 
 
-def summarise_answers(fields: list[MergedField], answers: Iterable[dict[str, Any]]) -> list[QuestionSummary]:
-    """Per-question counts and shares of choices, or n/mean/median/min/max of numbers (text questions:
-    the number answered; their latest answers are read by the selector, newest first)."""
-    counters = {f.name: Counter() for f in fields if f.has_choices}
-    numbers: dict[str, list[float]] = {f.name: [] for f in fields if f.is_numeric}
-    answered: Counter = Counter()
-    for document in answers:
-        for item, value in _field_values(fields, document):
+@dataclass
+class AnswerTally:
+    """What the summaries are made of, kept so that more responses can be added to it: how many
+    answered each question, the count of each choice, each number with how often it was given, and
+    the latest free-text answers (response id and text, newest first). Labels are not in it: the
+    same tally serves every language."""
+
+    answered: Counter = field(default_factory=Counter)
+    choices: dict[str, Counter] = field(default_factory=dict)
+    numbers: dict[str, Counter] = field(default_factory=dict)
+    texts: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    responses: int = 0
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def tally_answers(
+    fields: list[MergedField], rows: Iterable[tuple[int, dict[str, Any]]], tally: AnswerTally | None = None
+) -> AnswerTally:
+    """Add responses (id, answers) to `tally` (a new one when None) and return it."""
+    tally = tally or AnswerTally()
+    for item in fields:
+        if item.has_choices:
+            tally.choices.setdefault(item.name, Counter())
+        elif item.is_numeric:
+            tally.numbers.setdefault(item.name, Counter())
+    texts: dict[str, list[tuple[int, str]]] = {}
+    top_texts = {f.name for f in fields if f.is_text and f.repeat is None}
+    for response_id, document in rows:
+        tally.responses += 1
+        for item, value in _field_values(fields, document or {}):
             if value is None or value == "" or value == []:
                 continue
-            answered[item.name] += 1
-            if item.name in counters:
-                counters[item.name].update(_selected(value) if item.type in {"select_multiple", "rank"} else [value])
-            elif item.name in numbers and (number := _number(value)) is not None:
-                numbers[item.name].append(number)
+            tally.answered[item.name] += 1
+            if item.name in tally.choices:
+                selected = _selected(value) if item.type in {"select_multiple", "rank"} else [value]
+                tally.choices[item.name].update(selected)
+            elif item.name in tally.numbers and (number := _number(value)) is not None:
+                tally.numbers[item.name][number] += 1
+            elif item.name in top_texts:
+                texts.setdefault(item.name, []).append((response_id, _text(value)))
+    for name, added in texts.items():
+        latest = sorted(tally.texts.get(name, []) + added, key=lambda pair: pair[0], reverse=True)
+        tally.texts[name] = latest[:LATEST_TEXTS]
+    return tally
+
+
+def _median(values: Counter) -> float:
+    """The median of numbers given with their counts (as statistics.median of the expanded list)."""
+    n = sum(values.values())
+    middle = [(n - 1) // 2, n // 2]  # the one or two positions in the middle
+    found: list[float] = []
+    seen = 0
+    for value in sorted(values):
+        seen += values[value]
+        while len(found) < 2 and middle[len(found)] < seen:
+            found.append(value)
+    return found[0] if n % 2 else (found[0] + found[1]) / 2
+
+
+def summaries_from_tally(fields: list[MergedField], tally: AnswerTally) -> list[QuestionSummary]:
+    """Per-question counts and shares of choices, or n/mean/median/min/max of numbers, and the
+    latest free-text answers, labelled by `fields` (the wave's fields in one language)."""
     summaries = []
     for item in fields:
-        summary = QuestionSummary(item.name, item.label, item.type, answered[item.name])
-        if item.name in counters:
-            summary.choices = _choice_rows(item, counters[item.name], summary.answered)
-        elif item.name in numbers and numbers[item.name]:
-            values = numbers[item.name]
+        summary = QuestionSummary(item.name, item.label, item.type, tally.answered[item.name])
+        if item.name in tally.choices:
+            summary.choices = _choice_rows(item, tally.choices[item.name], summary.answered)
+        elif tally.numbers.get(item.name):
+            values = tally.numbers[item.name]
+            n = sum(values.values())
             summary.stats = {
-                "n": len(values),
-                "mean": round(statistics.fmean(values), 2),
-                "median": statistics.median(values),
+                "n": n,
+                "mean": round(math.fsum(value * count for value, count in values.items()) / n, 2),
+                "median": _median(values),
                 "min": min(values),
                 "max": max(values),
             }
+        summary.listed = item.repeat is None  # entries' texts are in the export's repeat table
+        if summary.type in TEXT_TYPES and summary.listed:
+            summary.texts = [text for _id, text in tally.texts.get(item.name, [])]
         summaries.append(summary)
     return summaries
+
+
+def summarise_answers(fields: list[MergedField], answers: Iterable[dict[str, Any]]) -> list[QuestionSummary]:
+    """Summaries of answer documents (their order stands for their age, oldest first)."""
+    return summaries_from_tally(fields, tally_answers(fields, enumerate(answers)))
 
 
 def _choice_rows(item: MergedField, counts: Counter, answered: int) -> list[dict[str, Any]]:
     labels = dict(item.choices)
     names = [name for name, _ in item.choices] + sorted(set(counts) - set(labels))
     if len(names) > MANY_CHOICES:
-        names = [name for name, _ in counts.most_common()]
+        # Most given first; ties by code, so the order does not depend on the order answers came in.
+        names = [name for name, _ in sorted(counts.items(), key=lambda item: (-item[1], str(item[0])))]
     return [
         {
             "name": name,

@@ -1,4 +1,13 @@
-from .core import Response, ResponseRemoval, Survey, SurveyVersion, Wave, content_digest, default_reminder_days
+from .core import (
+    Response,
+    ResponseRemoval,
+    Survey,
+    SurveyVersion,
+    Wave,
+    WaveDataVersion,
+    content_digest,
+    default_reminder_days,
+)
 from .exports import ExportJob
 from .invitations import Invitation, OutgoingEmail, Quota
 from .jobs import InvitationSendJob
@@ -20,6 +29,7 @@ __all__ = [
     "Survey",
     "SurveyVersion",
     "Wave",
+    "WaveDataVersion",
     "WebhookDelivery",
     "WebhookEndpoint",
     "content_digest",

@@ -227,6 +227,9 @@ class Response(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
+    # The wave's data version (``WaveDataVersion``) that last changed this response's answers,
+    # status or wave: set by a database trigger (migration 0010), never by Python.
+    data_version = models.BigIntegerField(default=0, db_default=0, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -240,6 +243,11 @@ class Response(models.Model):
             # A wave's responses changed since a time (incremental analysis frames), and its
             # complete responses counted without reading the rows (PostgreSQL covering index).
             models.Index(fields=["wave", "updated_at"], include=["status", "id"], name="response_wave_changes"),
+            # A wave's responses changed after a data version (the staff summaries' increments).
+            models.Index(fields=["wave", "data_version"], include=["status"], name="response_wave_data_version"),
+            # A wave's responses table, newest first: its page read from the index, not by
+            # sorting every response of the wave.
+            models.Index(fields=["wave", "-created_at", "-id"], name="response_wave_newest"),
         ]
 
     def __str__(self) -> str:
@@ -264,3 +272,34 @@ class ResponseRemoval(models.Model):
 
     def __str__(self) -> str:
         return f"response {self.response_id} left wave {self.wave_id}"
+
+
+class WaveDataVersion(models.Model):
+    """A wave's data version: a number that grows with every change to its responses' answers.
+
+    Kept by database triggers (migration 0010) on every path (services, the admin, cascades,
+    queryset updates, COPY and raw SQL alike). Each writing transaction takes the next number
+    once per statement and wave and writes it on the responses it changes (``Response.data_version``); the
+    row stays locked until that transaction commits, so the numbers are handed out in commit
+    order: once a reader sees `version` = V, every response written at V or before is
+    committed. ``resets`` grows when a response that was complete changes or leaves the wave
+    (what was counted from it no longer holds), so summaries kept from complete responses can
+    be brought up to date by adding the responses written after their version, unless
+    ``resets`` moved. The row also counts the wave's complete and partial responses, so pages
+    that show those numbers read one row instead of counting every response. Read by
+    ``surveys.selectors_summaries``.
+    """
+
+    wave_id = models.BigIntegerField(primary_key=True)
+    version = models.BigIntegerField(default=0)
+    resets = models.BigIntegerField(default=0)
+    # The wave's responses by status, counted as they change (the counts pages show).
+    complete = models.BigIntegerField(default=0)
+    partial = models.BigIntegerField(default=0)
+    # The statement that took `version` last (PostgreSQL: its transaction and start time): its
+    # further rows reuse the number, so a COPY or a bulk insert takes one, not one per row.
+    last_xid = models.BigIntegerField(null=True, blank=True)
+    last_statement = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"wave {self.wave_id} data version {self.version}"

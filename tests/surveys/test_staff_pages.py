@@ -250,7 +250,7 @@ def test_question_summaries_list_the_latest_free_text_answers(owner, wave):
 
 
 def test_a_summary_counts_the_text_answers_it_does_not_list(monkeypatch, owner, wave):
-    monkeypatch.setattr("surveys.selectors_admin.LATEST_TEXTS", 1)
+    monkeypatch.setattr("surveys.summaries.LATEST_TEXTS", 1)
     answer(wave, {**SAMPLE_GRADUATE_ANSWERS, "city_residence": "Almaty"})
     page = owner.get(f"/staff/waves/{wave.slug}/questions/")
     city = {s.name: s for s in page.context["summaries"]}["city_residence"]
