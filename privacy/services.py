@@ -325,6 +325,7 @@ def erase(*, user: User, actor: User | None, reason: str = "") -> ErasureRecord:
                 except OSError:  # already gone
                     logger.warning("erasure %s: could not delete %s", record.pk, name)
             _drop_from_frames(waves, response_ids)
+            _forget_tallies(waves)
             _forget_matching_index()
 
         transaction.on_commit(after_commit)
@@ -421,6 +422,14 @@ def _drop_from_frames(waves: set[int], response_ids: list[int]) -> None:
             drop_responses(wave_id, response_ids)
         except Exception:  # the next build reads the wave in full (the removals are logged by trigger)
             logger.exception("erasure: could not rewrite the frames of wave %s", wave_id)
+
+
+def _forget_tallies(waves: set[int]) -> None:
+    from surveys.models import Wave
+    from surveys.selectors_summaries import tally_forget
+
+    for wave in Wave.objects.filter(pk__in=waves):
+        tally_forget(wave)
 
 
 def _forget_matching_index() -> None:

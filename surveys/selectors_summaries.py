@@ -145,6 +145,16 @@ def _brought_up_to_date(wave: Wave, status: str, kept: KeptTally | None) -> Kept
     return KeptTally(tally, data, version_ids, fields_key)
 
 
+def tally_forget(wave: Wave) -> None:
+    """Drop the wave's kept tallies (an erasure: the latest text answers they hold must go now,
+    not at the next view)."""
+    for status in ("", *Response.Status.values):
+        try:
+            cache.delete(_cache_key(wave, status))
+        except Exception:  # the cache is down: nothing can be read from it either; it expires
+            logger.warning("summaries: could not drop the tallies of wave %s", wave.pk, exc_info=True)
+
+
 def wave_answer_tally(wave: Wave, status: str = "") -> KeptTally:
     """The tally of the wave's responses of `status` ("" for all) as they stand now."""
     key = _cache_key(wave, status)

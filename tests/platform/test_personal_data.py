@@ -74,6 +74,7 @@ PASSWORD = "correct horse battery staple"  # tests.factories.UserFactory's
 def world(graduate_version, bolashak, designer, settings):
     settings.MATCHING_INDEX_BACKGROUND = False
     forget_expert_index()  # this process's index, from no earlier test
+    cache.clear()  # nor earlier tests' entries (their waves are gone, their keys are not)
     serpin = Programme.objects.create(slug="serpin", name="Serpin-2050")
     rule(bolashak)
     rule(serpin)
@@ -91,6 +92,8 @@ def world(graduate_version, bolashak, designer, settings):
     message_reply(sender=person.user, original=first, body=MARKERS["message"])
 
     # The survey: the person's address on Bolashak's panel, invited, answered; others answer too.
+    graduate_version.survey.programme = bolashak  # so that its administrator reads the summaries
+    graduate_version.survey.save(update_fields=["programme"])
     panel = Panel.objects.create(slug="alumni", name="Bolashak alumni", programme=bolashak)
     respondent = Respondent.objects.create(email=EMAIL, user=person.user)
     PanelMember.objects.create(panel=panel, respondent=respondent, name=MARKERS["panel name"], language="en")
@@ -110,6 +113,14 @@ def world(graduate_version, bolashak, designer, settings):
         export, _reused = export_request(wave=wave, format="csv", language="en", user=designer)
     assert ExportJob.objects.get(pk=export.pk).file, "the export was built"
     computed(wave)
+    staff_pages = Client()
+    staff_pages.force_login(designer)
+    for status in ("complete", "all"):  # the kept tallies hold the latest text answers
+        questions = staff_pages.get(f"/staff/waves/{wave.slug}/questions/?status={status}")
+        assert MARKERS["answer"] in questions.content.decode(), (
+            questions.status_code,
+            questions.content.decode()[-3000:],
+        )
 
     # Programme participation: one obligation over (anonymised), one open (kept, unlinked).
     body = f"{RETAINED['open obligation']},{RETAINED['open name']},{EMAIL},2016,2020-06-30,GBR,Leeds,053\n"
