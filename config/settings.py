@@ -431,7 +431,10 @@ OBLIGATION_UNVERIFIED_MONTHS = env_int("OBLIGATION_UNVERIFIED_MONTHS", 12)  # at
 OBLIGATION_EMPLOYER_LINK_DAYS = env_int("OBLIGATION_EMPLOYER_LINK_DAYS", 30)  # an employer's link expires
 CELERY_BEAT_SCHEDULE.update(
     {
+        # The night's recompute job row (once a day); the job's own task runs it.
         "obligations-nightly": {"task": "diaspora.obligations_nightly", "schedule": crontab(hour=1, minute=0)},
+        # recomputes never sent, or left running by a dead worker (their lease expired): sent again
+        "obligations-recompute-sweep": {"task": "diaspora.obligations_recompute_sweep", "schedule": 120.0},
         # Participants' completed survey responses become self-reported episodes (off the submission path).
         "obligations-from-responses": {"task": "diaspora.obligations_from_responses", "schedule": 600.0},
         "obligations-digest": {

@@ -9,7 +9,7 @@ from django.db import OperationalError
 
 from config.jobs import run_job_task
 
-from .models import MatchRun
+from .models import MatchRun, ObligationRecompute
 from .services import lifecycle, matching, messages, obligations, registry
 
 
@@ -57,7 +57,25 @@ def messages_notify_due() -> dict:
 
 @shared_task(name="diaspora.obligations_nightly")
 def obligations_nightly() -> dict:
-    return asdict(obligations.obligations_recompute())
+    """The night's recompute job (created once per day, then run by its own task)."""
+    job = obligations.obligations_recompute_request()
+    return {"job": job.pk, "key": job.key}
+
+
+@shared_task(
+    name="diaspora.obligations_recompute_run",
+    bind=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def obligations_recompute_run(self, job_id: int) -> bool:
+    return run_job_task(self, ObligationRecompute, job_id, obligations.obligations_recompute_run)
+
+
+@shared_task(name="diaspora.obligations_recompute_sweep")
+def obligations_recompute_sweep() -> list[int]:
+    return obligations.obligations_recompute_sweep()
 
 
 @shared_task(name="diaspora.obligations_digest")

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import OperationalError, models
 from django.utils.translation import gettext_lazy as _
+
+from config.jobs import Job
 
 from ..obligation_time import (
     BREACHED,
@@ -366,3 +368,22 @@ class EmployerConfirmation(models.Model):
 
     def __str__(self) -> str:
         return f"confirmation of {self.episode} by {self.email}"
+
+
+class ObligationRecompute(Job):
+    """One recompute of every participation's standing (the nightly one, or one asked for): a job
+    row with a lease, so that a worker killed mid-way is taken over and the night is not lost."""
+
+    task_name = "diaspora.obligations_recompute_run"
+    task_module = "diaspora.tasks"
+    transient_errors = (OperationalError,)
+
+    key = models.CharField(max_length=64, unique=True, help_text="nightly-YYYY-MM-DD, or one asked for.")
+    on = models.DateField(help_text="The day standings are computed as of.")
+    result = models.JSONField(default=dict, blank=True, help_text="Participations seen, changed, history rows.")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.status}"

@@ -14,8 +14,8 @@ import hashlib
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -28,7 +28,15 @@ from accounts.models import Programme, User
 from accounts.scoping import is_programme_admin
 
 from .. import obligation_time as ot
-from ..models.obligations import Episode, ObligationPause, ObligationRule, Participation, StatusChange, tier_of
+from ..models.obligations import (
+    Episode,
+    ObligationPause,
+    ObligationRecompute,
+    ObligationRule,
+    Participation,
+    StatusChange,
+    tier_of,
+)
 from ..vocabularies.geography import region_code
 from .registry import _country
 
@@ -193,12 +201,17 @@ def _derived(standing: ot.Standing, spans: list[ot.Span], on: dt.date) -> dict[s
 
 
 def obligations_recompute(
-    participations: QuerySet[Participation] | None = None, *, on: dt.date | None = None, chunk: int = 5000
+    participations: QuerySet[Participation] | None = None,
+    *,
+    on: dt.date | None = None,
+    chunk: int = 5000,
+    progress: Callable[[int, int], None] | None = None,
 ) -> RecomputeResult:
     """Recompute the standing of `participations` (all of them by default) as of `on` (today).
 
     Reads episodes and pauses as plain values, a chunk of participations at a time; writes the
     participations whose derived fields differ and one history row per status change.
+    `progress(done, total)` is called after each chunk (a job renews its lease there).
     """
     on = on or today()
     queryset = participations if participations is not None else Participation.objects.all()
@@ -249,7 +262,41 @@ def obligations_recompute(
                 StatusChange.objects.bulk_create(history, batch_size=1000)
         result.changed += len(changed)
         result.history += len(history)
+        if progress is not None:
+            progress(offset + len(block), len(ids))
     return result
+
+
+# --------------------------------------------------------------------------- the recompute job
+
+
+def obligations_recompute_request(*, key: str | None = None, on: dt.date | None = None) -> ObligationRecompute:
+    """The recompute job of this key (the night's by default), created and sent on commit the
+    first time; asking again the same night returns the same job (the beat may fire twice)."""
+    on = on or today()
+    with transaction.atomic():
+        job, created = ObligationRecompute.objects.get_or_create(key=key or f"nightly-{on.isoformat()}",
+                                                                 defaults={"on": on})  # fmt: skip
+        if created:
+            job.enqueue()
+    return job
+
+
+def obligations_recompute_run(job_id: int) -> bool:
+    """Claim and run one recompute (a second call finds it taken or finished)."""
+    return ObligationRecompute.execute(job_id, _recompute)
+
+
+def _recompute(job: ObligationRecompute) -> None:
+    def progress(done: int, total: int) -> None:
+        job.progress_to(int(100 * done / max(total, 1)), f"{done} of {total} participations")
+
+    result = obligations_recompute(on=job.on, progress=progress)
+    job.finish(result=asdict(result))
+
+
+def obligations_recompute_sweep() -> list[int]:
+    return ObligationRecompute.sweep()
 
 
 def _write_derived(rows: list[Participation]) -> None:

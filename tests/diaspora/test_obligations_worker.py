@@ -1,5 +1,6 @@
-"""The nightly recompute run by a real Celery worker against PostgreSQL and Redis: the first run
-writes every standing and one history row each; a rerun the same night changes nothing."""
+"""The nightly recompute run by a real Celery worker against PostgreSQL and Redis: the night's
+job row is made once (a second beat the same night finds it), its task writes every standing and
+one history row each; another recompute the same day changes nothing."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from accounts.models import Programme
-from diaspora.models import ObligationRule, Participation, StatusChange
+from diaspora.models import ObligationRecompute, ObligationRule, Participation, StatusChange
 from diaspora.services.obligation_imports import episodes_import, participants_import
+from diaspora.services.obligations import obligations_recompute_request
 from diaspora.tasks import obligations_nightly
 from tests.analytics.test_aggregation_worker import wait_for
 
@@ -35,14 +38,10 @@ def start_worker(queue: str, log_path: Path) -> subprocess.Popen:
         return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
-def finished(log_path: Path) -> list[str]:
-    """The results of the nightly tasks the worker finished, in order."""
-    lines = log_path.read_text().splitlines() if log_path.exists() else []
-    return [
-        line.split("succeeded in", 1)[1]
-        for line in lines
-        if "diaspora.obligations_nightly" in line and "succeeded in" in line
-    ]
+def finished(key: str) -> dict | None:
+    """The result of the recompute job `key` once its worker finished it."""
+    job = ObligationRecompute.objects.filter(key=key, status=ObligationRecompute.Status.COMPLETE).first()
+    return job.result if job else None
 
 
 @pytest.mark.django_db(transaction=True)
@@ -63,17 +62,21 @@ def test_the_nightly_recompute_by_a_real_worker_is_idempotent(tmp_path, settings
     StatusChange.objects.all().delete()
     queue = f"kelu-obligations-test-{os.getpid()}"
     log_path = tmp_path / "worker.log"
-    worker = start_worker(queue, log_path)
+    # This process's own Redis database (settings): the job's task goes to the "bulk" queue.
+    worker = start_worker(f"{queue},bulk", log_path)
+    night = f"nightly-{timezone.localdate().isoformat()}"
     try:
         obligations_nightly.apply_async(queue=queue)  # explicit: the app's router may be cached already
-        wait_for(lambda: len(finished(log_path)) == 1, 120, "the first night", log_path)
-        assert "'seen': 60, 'changed': 60, 'history': 60" in finished(log_path)[0]
+        obligations_nightly.apply_async(queue=queue)  # the beat firing twice: the same job
+        wait_for(lambda: finished(night) is not None, 120, "the first night", log_path)
+        assert finished(night) == {"seen": 60, "changed": 60, "history": 60}
+        assert ObligationRecompute.objects.count() == 1
         assert StatusChange.objects.count() == 60
         standings = dict(Participation.objects.values_list("pk", "computed_hash"))
         assert Participation.objects.filter(status="fulfilled").exists()
-        obligations_nightly.apply_async(queue=queue)  # explicit: the app's router may be cached already
-        wait_for(lambda: len(finished(log_path)) == 2, 120, "the rerun", log_path)
-        assert "'seen': 60, 'changed': 0, 'history': 0" in finished(log_path)[1]
+        obligations_recompute_request(key="again")
+        wait_for(lambda: finished("again") is not None, 120, "the rerun", log_path)
+        assert finished("again") == {"seen": 60, "changed": 0, "history": 0}
         assert StatusChange.objects.count() == 60
         assert dict(Participation.objects.values_list("pk", "computed_hash")) == standings
     finally:

@@ -94,3 +94,47 @@ def test_health_counts_export_and_matching_rows_left_by_a_dead_worker(responses,
     _left_by_a_dead_worker(ExportJob, job.pk, lease_ends_in=-1)
     _left_by_a_dead_worker(MatchRun, run.pk, lease_ends_in=-1)
     assert client.get("/healthz").json()["jobs"]["waiting"] == 2
+
+
+def _participants(count: int = 5):
+    from accounts.models import Programme
+    from diaspora.services.obligation_imports import participants_import
+    from tests.diaspora.test_obligations import HEADER, rule
+
+    programme = Programme.objects.get_or_create(slug="bolashak", defaults={"name": "Bolashak"})[0]
+    rule(programme)
+    rows = "".join(f"B-{i},Scholar {i},,2016,2020-06-30,GBR,Leeds,053\n" for i in range(count))
+    participants_import(programme=programme, data=(HEADER + rows).encode(), filename="p.csv", user=None)
+
+
+def test_the_nightly_recompute_is_one_job_row_a_night_run_by_its_task():
+    from diaspora.models import ObligationRecompute
+    from diaspora.services.obligations import obligations_recompute_request
+
+    from django.test import TestCase
+
+    _participants()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        first = obligations_recompute_request()
+        assert obligations_recompute_request().pk == first.pk  # the beat firing twice: one job
+    first.refresh_from_db()
+    assert first.status == ObligationRecompute.Status.COMPLETE and first.result["seen"] == 5
+    assert first.key == f"nightly-{timezone.localdate().isoformat()}"
+
+
+def test_a_redelivered_recompute_takes_over_one_whose_lease_expired_and_waits_for_a_live_one():
+    from diaspora.models import ObligationRecompute
+    from diaspora.services.obligations import obligations_recompute_sweep
+    from diaspora.tasks import obligations_recompute_run
+
+    _participants()
+    held = ObligationRecompute.objects.create(key="held", on=timezone.localdate())
+    _left_by_a_dead_worker(ObligationRecompute, held.pk, lease_ends_in=30)
+    with pytest.raises(Retry):
+        obligations_recompute_run(held.pk)
+    assert obligations_recompute_sweep() == []  # a live lease is left alone
+    _left_by_a_dead_worker(ObligationRecompute, held.pk, lease_ends_in=-1)
+    assert obligations_recompute_sweep() == [held.pk]  # sent again (run here, in-process)
+    held.refresh_from_db()
+    assert held.status == ObligationRecompute.Status.COMPLETE and held.attempts == 2
+    assert held.result == {"seen": 5, "changed": 0, "history": 0}  # the import had computed them

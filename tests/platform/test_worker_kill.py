@@ -1,12 +1,12 @@
 """Worker kill: a real prefork worker (concurrency 2) works through 1,000 tasks of the platform's
 job kinds (survey exports, invitation batches with their letters, matching runs, aggregation
-jobs) while its pool children, and then the whole worker, are SIGKILLed at random moments; it
+jobs, obligation recomputes) while its pool children, and then the whole worker, are SIGKILLed at random moments; it
 is restarted, and every job finishes with its effect written once.
 
 Effects are counted by their natural keys: an export's file on disk (named by its job), an
 invitation batch's invitations and letters (unique per wave and respondent, per invitation and
-sequence), the e-mails the sender handed to the mail backend (by Message-ID), a run's or a job's
-row. A job not complete at the end is lost.
+sequence), the e-mails the sender handed to the mail backend (by Message-ID), a recompute's
+status history (one row per participation, day and change), a run's or a job's row. A job not complete at the end is lost.
 
 A control run does the same with Celery's plain settings (early acknowledgement, a killed
 child's message acknowledged, kombu's default restore sweep) and must lose tasks: that is what
@@ -39,7 +39,8 @@ from django.utils import timezone
 from accounts.models import Programme
 from analytics.models import AggregationJob
 from config import celery_app
-from diaspora.models import MatchRun
+from diaspora.models import MatchRun, ObligationRecompute, StatusChange
+from diaspora.services.obligation_imports import participants_import
 from surveys.demo import instruments_load
 from surveys.models import ExportJob, Invitation, InvitationSendJob, OutgoingEmail, Panel, PanelMember, Respondent, Wave
 from tests.analytics.waves import MARGIN_2019, official_loaded, wave_with_answers
@@ -57,7 +58,7 @@ RELIABLE = {"CELERY_TASK_ACKS_LATE": "true", "CELERY_TASK_REJECT_ON_WORKER_LOST"
             "CELERY_UNACKED_RESTORE_INTERVAL": "10", "CELERY_UNACKED_RESTORE_THROTTLE": "1"}  # fmt: skip
 PLAIN = {"CELERY_TASK_ACKS_LATE": "false", "CELERY_TASK_REJECT_ON_WORKER_LOST": "false",
          "CELERY_UNACKED_RESTORE_INTERVAL": "10", "CELERY_UNACKED_RESTORE_THROTTLE": "10"}  # fmt: skip
-JOB_KINDS = (ExportJob, InvitationSendJob, MatchRun, AggregationJob)
+JOB_KINDS = (ExportJob, InvitationSendJob, MatchRun, AggregationJob, ObligationRecompute)
 
 
 @dataclass
@@ -153,7 +154,9 @@ def broker_cleared() -> None:
 # --------------------------------------------------------------------------- the jobs
 
 
-def jobs_made(world: dict, tag: str, *, exports: int, invitations: int, runs: int, aggregations: int) -> Batch:
+def jobs_made(
+    world: dict, tag: str, *, exports: int, invitations: int, runs: int, aggregations: int, recomputes: int
+) -> Batch:
     batch = Batch()
     wave = world["wave"]
     batch.jobs[ExportJob] = [
@@ -185,13 +188,17 @@ def jobs_made(world: dict, tag: str, *, exports: int, invitations: int, runs: in
     batch.jobs[AggregationJob] = [
         AggregationJob.objects.create(wave=world["analysed"].pop()).pk for _ in range(aggregations)
     ]
+    batch.jobs[ObligationRecompute] = [
+        ObligationRecompute.objects.create(key=f"{tag}-recompute-{n}", on=timezone.localdate()).pk
+        for n in range(recomputes)
+    ]
     return batch
 
 
 def send_all(batch: Batch, rng: random.Random) -> None:
     """Every job's task, in a shuffled order, to the queue settings route it to."""
     from analytics.tasks import aggregation_run
-    from diaspora.tasks import matching_run
+    from diaspora.tasks import matching_run, obligations_recompute_run
     from surveys.tasks import invitation_send_run
     from surveys.tasks_exports import export_build
 
@@ -199,6 +206,7 @@ def send_all(batch: Batch, rng: random.Random) -> None:
     sends += [(invitation_send_run, "bulk", pk) for pk in batch.jobs[InvitationSendJob]]
     sends += [(matching_run, "bulk", pk) for pk in batch.jobs[MatchRun]]
     sends += [(aggregation_run, "analytics", pk) for pk in batch.jobs[AggregationJob]]
+    sends += [(obligations_recompute_run, "bulk", pk) for pk in batch.jobs[ObligationRecompute]]
     rng.shuffle(sends)
     for task, queue, pk in sends:
         task.apply_async(args=[pk], queue=queue)  # explicit: the app's router may be cached by other tests
@@ -283,6 +291,8 @@ def counted(batch: Batch, tmp_path: Path) -> dict[str, object]:
         if line.lower().startswith("message-id:")
     )
     mailed = Counter({key: n for key, n in mailed.items() if key in stamps})
+    # Obligation history: one row per status change of a participation on a day.
+    history = Counter(StatusChange.objects.values_list("participation_id", "changed_on", "old_status", "new_status"))
     return {
         "tasks": batch.total,
         "lost": sum(lost.values()),
@@ -292,6 +302,7 @@ def counted(batch: Batch, tmp_path: Path) -> dict[str, object]:
             + sum(n - 1 for n in invite_keys.values() if n > 1)
             + sum(n - 1 for n in letter_keys.values() if n > 1)
             + sum(n - 1 for n in mailed.values() if n > 1)
+            + sum(n - 1 for n in history.values() if n > 1)
         ),
         "taken_over": taken_over,
         "export_files": sum(files.values()),
@@ -303,6 +314,14 @@ def counted(batch: Batch, tmp_path: Path) -> dict[str, object]:
         "unacked_left": redis.Redis.from_url(settings.REDIS_URL).hlen("unacked"),
         **batch.figures,
     }
+
+
+def participants_for_recomputes(programme) -> None:
+    from tests.diaspora.test_obligations import HEADER, rule
+
+    rule(programme)
+    rows = "".join(f"K-{i},Scholar {i},,{2012 + i % 8},{2015 + i % 8}-06-30,GBR,Leeds,053\n" for i in range(40))
+    participants_import(programme=programme, data=(HEADER + rows).encode(), filename="k.csv", user=None)
 
 
 # --------------------------------------------------------------------------- the scenario
@@ -319,6 +338,7 @@ def test_killed_workers_lose_no_task_and_duplicate_no_effect_and_plain_settings_
     programme = Programme.objects.get_or_create(slug="bolashak", defaults={"name": "Bolashak"})[0]
     for n in range(3):
         expert(f"kill-expert-{n}", programmes=["bolashak"])
+    participants_for_recomputes(programme)
     panel = Panel.objects.create(slug="kill-panel", name="Kill panel")
     for n in range(MEMBERS):
         PanelMember.objects.create(
@@ -335,12 +355,12 @@ def test_killed_workers_lose_no_task_and_duplicate_no_effect_and_plain_settings_
     celery_app.conf.task_always_eager = False
     try:
         broker_cleared()
-        reliable = jobs_made(world, "reliable", exports=916, invitations=50, runs=30, aggregations=4)
+        reliable = jobs_made(world, "reliable", exports=906, invitations=50, runs=30, aggregations=4, recomputes=10)
         run_with_kills(tmp_path, reliable, RELIABLE, rng, settle=VISIBILITY + 20)
         under_test = counted(reliable, tmp_path)
 
         broker_cleared()
-        plain = jobs_made(world, "plain", exports=134, invitations=8, runs=6, aggregations=2)
+        plain = jobs_made(world, "plain", exports=130, invitations=8, runs=6, aggregations=2, recomputes=4)
         run_with_kills(tmp_path, plain, PLAIN, rng, settle=VISIBILITY + 4)
         control = counted(plain, tmp_path)
     finally:
