@@ -22,7 +22,10 @@ PRODUCTION = {
 
 
 def _environment(**extra) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECURE_HSTS_SECONDS", "SECURE_COOKIES"}}
+    # Not the test run's own switches either: the browser tests' conftest sets
+    # DJANGO_ALLOW_ASYNC_UNSAFE in this process (Playwright's loop), which no deployment has.
+    dropped = {"DEBUG", "SECURE_HSTS_SECONDS", "SECURE_COOKIES", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     return env | extra
 
 
