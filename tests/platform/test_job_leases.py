@@ -108,10 +108,10 @@ def _participants(count: int = 5):
 
 
 def test_the_nightly_recompute_is_one_job_row_a_night_run_by_its_task():
+    from django.test import TestCase
+
     from diaspora.models import ObligationRecompute
     from diaspora.services.obligations import obligations_recompute_request
-
-    from django.test import TestCase
 
     _participants()
     with TestCase.captureOnCommitCallbacks(execute=True):
