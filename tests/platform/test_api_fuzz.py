@@ -55,6 +55,7 @@ def fuzz_token(request, db, graduate_version, _keep_test_connection):
     return Token.objects.create(user=user, key=TOKEN).key
 
 
+@pytest.mark.contract
 @schema.parametrize()
 @settings(
     max_examples=EXAMPLES_PER_OPERATION,
