@@ -228,6 +228,14 @@ def triggers(apps, schema_editor):
     schema_editor.execute(COUNTS)
     for statement in statements:
         schema_editor.execute(statement)
+    if vendor == "sqlite":
+        # SQLite made the table afresh to add data_version, which dropped the triggers of
+        # migration 0006 (the log of complete responses leaving their wave): made again here.
+        from importlib import import_module
+
+        removals = import_module("surveys.migrations.0006_response_removals")
+        for statement in removals.SQLITE_REVERSE + removals.SQLITE:
+            schema_editor.execute(statement)
 
 
 def drop_triggers(apps, schema_editor):
